@@ -1,0 +1,1 @@
+//! Internal package of the typool workspace; see its `examples/` targets.

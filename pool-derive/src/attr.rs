@@ -1,0 +1,121 @@
+//! Parsing `#[pooled(key = value, ..)]`.
+
+use proc_macro2::Span;
+use syn::{Attribute, Error, LitInt, LitStr, Path};
+
+/// The keys of `#[pooled(..)]`, each with the span of its value for later checks.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) initial: Option<(usize, Span)>,
+    pub(crate) max: Option<(usize, Span)>,
+    pub(crate) cache: Option<(usize, Span)>,
+    pub(crate) krate: Option<Path>,
+}
+
+const KEYS: &str = "`initial`, `max`, `cache` and `crate`";
+
+/// Parses every `#[pooled]` attribute, collecting all errors rather than stopping at one.
+pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
+    let mut opts = Options::default();
+    let mut errors: Option<Error> = None;
+    let mut push = |e: Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    for attr in attrs.iter().filter(|a| a.path().is_ident("pooled")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let slot = match key.as_str() {
+                "initial" => &mut opts.initial,
+                "max" => &mut opts.max,
+                "cache" => &mut opts.cache,
+                "crate" => {
+                    if opts.krate.is_some() {
+                        return Err(meta.error("duplicate key `crate`: give it once"));
+                    }
+                    let lit: LitStr = meta.value()?.parse()?;
+                    opts.krate = Some(lit.parse().map_err(|_| {
+                        Error::new(
+                            lit.span(),
+                            "`crate` takes a path in a string, e.g. `crate = \"::my_typool\"`",
+                        )
+                    })?);
+                    return Ok(());
+                }
+                _ => {
+                    return Err(meta.error(format!(
+                        "unknown key `{}` in #[pooled(..)]: the keys are {KEYS}",
+                        quote::ToTokens::to_token_stream(&meta.path)
+                    )))
+                }
+            };
+            if slot.is_some() {
+                return Err(meta.error(format!("duplicate key `{key}`: give each key once")));
+            }
+            let value = meta.value()?;
+            let lit: LitInt = value.parse().map_err(|e| {
+                Error::new(
+                    e.span(),
+                    format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
+                )
+            })?;
+            let n = lit.base10_parse::<usize>().map_err(|_| {
+                Error::new(
+                    lit.span(),
+                    format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
+                )
+            })?;
+            *slot = Some((n, lit.span()));
+            Ok(())
+        });
+        if let Err(e) = result {
+            push(e);
+        }
+    }
+    if let Some(e) = check(&opts) {
+        push(e);
+    }
+    (opts, errors)
+}
+
+/// Checks that the values make sense together.
+fn check(opts: &Options) -> Option<Error> {
+    if let Some((c, span)) = opts.cache {
+        if c < 2 {
+            return Some(Error::new(
+                span,
+                format!("`cache = {c}` is too small: a thread cache holds at least 2 slots (the default is 64); remove the key or raise it"),
+            ));
+        }
+        if c > 65536 {
+            return Some(Error::new(
+                span,
+                format!("`cache = {c}` is too large: at most 65536 slots per thread"),
+            ));
+        }
+    }
+    if let Some((m, span)) = opts.max {
+        if m == 0 {
+            return Some(Error::new(span, "`max = 0` would refuse every allocation: give the largest number of live objects, or remove the key for an unbounded pool"));
+        }
+        if m > u32::MAX as usize {
+            return Some(Error::new(
+                span,
+                "`max` must fit in 32 bits; remove the key for an unbounded pool",
+            ));
+        }
+        if let Some((i, _)) = opts.initial {
+            if m < i {
+                return Some(Error::new(
+                    span,
+                    format!("`max = {m}` is below `initial = {i}`: a pool cannot reserve more than it may hold; raise `max` or lower `initial`"),
+                ));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,69 @@
+//! The code `#[derive(Pooled)]` writes.
+
+use crate::attr::{self, Options};
+use crate::valid;
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    if let Err(e) = valid::check(input) {
+        return e.into_compile_error();
+    }
+    let (opts, errors) = attr::parse(&input.attrs);
+    // On a bad key, still emit the impl (with the keys that parsed), so that the one mistake
+    // gives one message and not a cascade of "`T` has no pool" at every use.
+    let errors = errors.map(syn::Error::into_compile_error);
+    let imp = implement(input, &opts);
+    quote! { #errors #imp }
+}
+
+fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
+    let ty = &input.ident;
+    let krate = opts
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::typool), |p| quote!(#p));
+    let p = quote!(#krate::__private);
+    let mut config = quote!(#p::PoolConfig::new());
+    for (name, value) in [
+        ("initial", opts.initial),
+        ("max", opts.max),
+        ("cache", opts.cache),
+    ] {
+        if let Some((n, _)) = value {
+            let method = syn::Ident::new(name, proc_macro2::Span::call_site());
+            config = quote!(#config.#method(#n));
+        }
+    }
+    let zst_message = format!(
+        "`{ty}` is zero-sized, so there is no memory to pool: use the value directly, or add the fields it should carry"
+    );
+    let not_zero_sized = quote_spanned! {ty.span()=>
+        const _: () = ::core::assert!(::core::mem::size_of::<#ty>() != 0, #zst_message);
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, clippy::all)]
+        const _: () = {
+            #not_zero_sized
+
+            #[automatically_derived]
+            unsafe impl #p::Pooled for #ty {
+                #[inline]
+                fn pool() -> &'static #p::Pool<#ty> {
+                    static POOL: #p::Pool<#ty> = #p::Pool::with_config(#config);
+                    &POOL
+                }
+
+                #[inline(always)]
+                fn __with_cache<R>(f: impl ::core::ops::FnOnce(#p::Option<&#p::LocalCache>) -> R) -> R {
+                    #p::thread_local! {
+                        static CACHE: #p::ThreadCache<#ty> = const { #p::ThreadCache::new() };
+                    }
+                    #p::with_cache(&CACHE, f)
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,40 @@
+//! What kinds of type can be pooled.
+
+use syn::{Data, DeriveInput, Error, Fields, Result};
+
+/// Rejects what cannot have one static pool: generic types, unions, types with no bytes.
+/// (A zero-sized type that has fields, like `struct A(());`, is caught after type checking by
+/// a const assertion that `expand` emits.)
+pub(crate) fn check(input: &DeriveInput) -> Result<()> {
+    if let Some(param) = input.generics.params.first() {
+        return Err(Error::new_spanned(
+            param,
+            "#[derive(Pooled)] needs a concrete type: each pooled type has one static pool, and a generic type would need one per instantiation. \
+             Derive it on a concrete type (e.g. `struct Points(Point<f32>);`), or use `typool::Pool<T>` in generic code",
+        ));
+    }
+    if let Some(clause) = &input.generics.where_clause {
+        return Err(Error::new_spanned(
+            clause,
+            "#[derive(Pooled)] needs a concrete type: remove the `where` clause",
+        ));
+    }
+    match &input.data {
+        Data::Union(u) => Err(Error::new_spanned(
+            u.union_token,
+            "#[derive(Pooled)] does not support unions: a pool must know which field to drop. Wrap the union in a struct that does, and derive on that",
+        )),
+        Data::Struct(s) if matches!(s.fields, Fields::Unit) || s.fields.is_empty() => Err(Error::new_spanned(
+            &input.ident,
+            format!(
+                "`{}` has no fields, so it is zero-sized and there is no memory to pool: use the value directly, or add the fields it should carry",
+                input.ident
+            ),
+        )),
+        Data::Enum(e) if e.variants.is_empty() => Err(Error::new_spanned(
+            &input.ident,
+            format!("`{}` has no variants, so no value of it can exist to be pooled", input.ident),
+        )),
+        _ => Ok(()),
+    }
+}

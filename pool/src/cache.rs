@@ -1,0 +1,161 @@
+//! Thread caches: the fast path.
+//!
+//! A [`LocalCache`] belongs to one thread and holds up to two magazines of free slots: `cur`,
+//! which allocation pops and free pushes, and `prev`, a spare (the magazine scheme of
+//! Bonwick's Vmem, as in mimalloc's local free lists). Allocation that finds `cur` empty swaps
+//! in `prev` if it has slots, else takes a magazine from the depot; free that finds `cur` full
+//! moves it to `prev`, first handing an already full `prev` to the depot. So a thread that
+//! alternates alloc and free around the boundary never touches shared state twice in a row.
+//!
+//! Nothing here does an atomic read-modify-write: the hit path is a load, a test, two stores
+//! and a counter bump. The counters are atomics only so that `stats()` may read them from
+//! another thread; their owner updates them with a relaxed load and store.
+//!
+//! Invariant: `cur` holds `len <= limit` slots; `limit == 0` exactly while the cache is not yet
+//! registered with its pool (so the first alloc and the first free both take the slow path,
+//! which registers it).
+
+use crate::magazine::{FreeSlot, Magazine};
+use crate::sync::{bump, loom_const_fn, AtomicU64, Ordering};
+use core::cell::Cell;
+use core::ptr;
+
+/// Per-cache event counters, readable from any thread.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    pub(crate) allocs: AtomicU64,
+    pub(crate) frees: AtomicU64,
+    pub(crate) misses: AtomicU64,
+}
+
+impl Counters {
+    loom_const_fn! {
+        pub(crate) const fn new() -> Self {
+            Self { allocs: AtomicU64::new(0), frees: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> [u64; 3] {
+        [&self.allocs, &self.frees, &self.misses].map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// One thread's free slots for one pool. Generated code names it through
+/// `typool::__private`; users never touch it.
+pub struct LocalCache {
+    head: Cell<*mut FreeSlot>,
+    len: Cell<u32>,
+    limit: Cell<u32>,
+    prev: Cell<Magazine>,
+    pub(crate) counters: Counters,
+}
+
+impl core::fmt::Debug for LocalCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LocalCache")
+            .field("len", &self.len.get())
+            .field("spare", &self.prev.get().len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalCache {
+    loom_const_fn! {
+        /// An empty, unregistered cache.
+        pub const fn new() -> Self {
+            Self {
+                head: Cell::new(ptr::null_mut()),
+                len: Cell::new(0),
+                limit: Cell::new(0),
+                prev: Cell::new(Magazine::EMPTY),
+                counters: Counters::new(),
+            }
+        }
+    }
+
+    /// Hit path of allocation: a slot from `cur`, or `None` when it is empty.
+    #[inline(always)]
+    pub(crate) fn pop(&self) -> Option<*mut FreeSlot> {
+        let slot = self.head.get();
+        if slot.is_null() {
+            return None;
+        }
+        // SAFETY: `slot` heads this cache's `cur` chain, owned by this thread, so its first
+        // word is the link to the next free slot.
+        self.head.set(unsafe { (*slot).next });
+        self.len.set(self.len.get() - 1);
+        bump(&self.counters.allocs, 1);
+        Some(slot)
+    }
+
+    /// Hit path of free: keeps `slot` in `cur`, or gives it back when `cur` is full.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is a slot of this cache's pool that holds no live object and is in no chain.
+    #[inline(always)]
+    pub(crate) unsafe fn push(&self, slot: *mut FreeSlot) -> Result<(), *mut FreeSlot> {
+        let len = self.len.get();
+        if len >= self.limit.get() {
+            return Err(slot);
+        }
+        // SAFETY: the caller gives us a free slot, which is pointer-sized and aligned.
+        unsafe { slot.write(FreeSlot { next: self.head.get() }) };
+        self.head.set(slot);
+        self.len.set(len + 1);
+        bump(&self.counters.frees, 1);
+        Ok(())
+    }
+
+    pub(crate) fn is_registered(&self) -> bool {
+        self.limit.get() != 0
+    }
+
+    /// Opens the cache for magazines of `limit` slots (on registration).
+    pub(crate) fn open(&self, limit: u32) {
+        debug_assert!(limit > 0);
+        self.limit.set(limit);
+    }
+
+    /// Takes `cur` out, leaving it empty.
+    pub(crate) fn take_cur(&self) -> Magazine {
+        Magazine { head: self.head.replace(ptr::null_mut()), len: self.len.replace(0) }
+    }
+
+    /// Installs `mag` as `cur` (which must be empty).
+    pub(crate) fn set_cur(&self, mag: Magazine) {
+        debug_assert!(self.head.get().is_null(), "cur still holds {} slots", self.len.get());
+        self.head.set(mag.head);
+        self.len.set(mag.len);
+    }
+
+    pub(crate) fn take_prev(&self) -> Magazine {
+        self.prev.replace(Magazine::EMPTY)
+    }
+
+    pub(crate) fn set_prev(&self, mag: Magazine) {
+        self.prev.set(mag);
+    }
+
+    pub(crate) fn prev_len(&self) -> u32 {
+        self.prev.get().len
+    }
+
+    /// Counts an allocation that the slow path served.
+    pub(crate) fn count_miss(&self) {
+        bump(&self.counters.misses, 1);
+    }
+
+    /// Closes the cache, handing back its counters: it registers again on next use.
+    pub(crate) fn close(&self) -> [u64; 3] {
+        self.limit.set(0);
+        [&self.counters.allocs, &self.counters.frees, &self.counters.misses]
+            .map(|c| c.swap(0, Ordering::Relaxed))
+    }
+}
+
+impl Default for LocalCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,84 @@
+//! [`PoolConfig`]: how big a pool starts, how far it may grow, how many free slots each
+//! thread keeps at hand.
+
+/// How a [`Pool`](crate::Pool) is sized. Every setter is a `const fn`, so a configuration can
+/// be built in a `static` (that is what `#[pooled(..)]` expands to).
+///
+/// # Examples
+///
+/// ```
+/// use typool::{Pool, PoolConfig};
+///
+/// static POOL: Pool<[u8; 64]> = Pool::with_config(PoolConfig::new().initial(256).max(10_000).cache(32));
+/// let h = POOL.alloc([7; 64]);
+/// assert_eq!(h[3], 7);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub(crate) initial: usize,
+    pub(crate) max: Option<usize>,
+    pub(crate) cache: usize,
+}
+
+impl PoolConfig {
+    /// Default thread-cache size in slots.
+    pub const DEFAULT_CACHE: usize = 64;
+    /// Slots in the first segment when `initial` asks for fewer.
+    pub const MIN_SEGMENT: usize = 256;
+
+    /// Unbounded, `initial = 0` (the first segment holds [`Self::MIN_SEGMENT`] slots),
+    /// `cache = 64`.
+    pub const fn new() -> Self {
+        Self { initial: 0, max: None, cache: Self::DEFAULT_CACHE }
+    }
+
+    /// Slots reserved by the first allocation (or by [`Pool::reserve`](crate::Pool::reserve)).
+    pub const fn initial(mut self, slots: usize) -> Self {
+        self.initial = slots;
+        self
+    }
+
+    /// Bounds the pool: it never holds more than `live` objects at once; past that,
+    /// [`Pool::try_alloc`](crate::Pool::try_alloc) hands the value back in
+    /// [`PoolError::Exhausted`](crate::PoolError::Exhausted).
+    ///
+    /// # Panics
+    ///
+    /// If `live` is 0 or does not fit in 32 bits (evaluated at compile time in a `static`).
+    pub const fn max(mut self, live: usize) -> Self {
+        assert!(live > 0 && live <= u32::MAX as usize, "PoolConfig::max must be in 1..=u32::MAX");
+        self.max = Some(live);
+        self
+    }
+
+    /// Free slots each thread keeps without touching shared state (two magazines of
+    /// `slots / 2`).
+    ///
+    /// # Panics
+    ///
+    /// If `slots` is below 2 or above 65536.
+    pub const fn cache(mut self, slots: usize) -> Self {
+        assert!(slots >= 2 && slots <= 65536, "PoolConfig::cache must be in 2..=65536");
+        self.cache = slots;
+        self
+    }
+
+    /// Slots per magazine: half the thread cache.
+    pub(crate) const fn magazine(&self) -> u32 {
+        (self.cache / 2) as u32
+    }
+
+    /// The most slots this pool may ever carve, if bounded.
+    pub(crate) const fn limit(&self) -> usize {
+        match self.max {
+            Some(m) => m,
+            None => usize::MAX,
+        }
+    }
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}

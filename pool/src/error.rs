@@ -1,0 +1,112 @@
+//! [`PoolError`]: an allocation the pool could not serve, with the value handed back.
+
+use core::fmt;
+
+/// Why a pool could not take a value. The value is always inside: nothing is lost.
+///
+/// # Examples
+///
+/// ```
+/// use typool::{Pool, PoolConfig, PoolError};
+///
+/// let pool: Pool<u64> = Pool::with_config(PoolConfig::new().max(1));
+/// let first = pool.alloc(1);
+/// let err = pool.try_alloc(2).unwrap_err();
+/// assert!(matches!(err, PoolError::Exhausted { .. }));
+/// assert_eq!(err.into_inner(), 2);
+/// # drop(first);
+/// ```
+pub enum PoolError<T> {
+    /// A bounded pool already reached its `max`.
+    Exhausted {
+        /// The value that did not fit.
+        value: T,
+        /// The pool's bound (`PoolConfig::max`).
+        limit: usize,
+        /// Objects live when the pool refused. Below `limit` only when the free slots sit
+        /// in other threads' caches, out of this thread's reach.
+        live: usize,
+        /// `core::any::type_name` of the pooled type.
+        type_name: &'static str,
+    },
+    /// The operating system refused memory for a new segment.
+    OutOfMemory {
+        /// The value that did not fit.
+        value: T,
+        /// Size of the segment that could not be had.
+        bytes: usize,
+        /// `core::any::type_name` of the pooled type.
+        type_name: &'static str,
+    },
+}
+
+impl<T> PoolError<T> {
+    /// The value the pool could not take.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Exhausted { value, .. } | Self::OutOfMemory { value, .. } => value,
+        }
+    }
+
+    /// Borrows the value the pool could not take.
+    pub fn value(&self) -> &T {
+        match self {
+            Self::Exhausted { value, .. } | Self::OutOfMemory { value, .. } => value,
+        }
+    }
+}
+
+impl<T> fmt::Display for PoolError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exhausted { limit, live, type_name, .. } => {
+                let name = short_type_name(type_name);
+                write!(f, "pool for {name} is exhausted: {live} of {limit} live")?;
+                if live < limit {
+                    write!(f, " ({} free slots are cached by other threads)", limit - live)?;
+                }
+                Ok(())
+            }
+            Self::OutOfMemory { bytes, type_name, .. } => write!(
+                f,
+                "pool for {} is out of memory: the system refused a {bytes}-byte segment",
+                short_type_name(type_name)
+            ),
+        }
+    }
+}
+
+/// Like `std::sync::mpsc::SendError`, the value is not printed, so `T` need not be `Debug`.
+impl<T> fmt::Debug for PoolError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Self::Exhausted { .. } => "Exhausted",
+            Self::OutOfMemory { .. } => "OutOfMemory",
+        };
+        write!(f, "PoolError::{kind}({self})")
+    }
+}
+
+impl<T> std::error::Error for PoolError<T> {}
+
+/// `core::any::type_name` without the module path: `app::model::Particle` → `Particle`.
+/// A name with generic arguments is returned whole (it is not a suffix of itself).
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    if full.contains('<') {
+        return full;
+    }
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_type_name("app::model::Particle"), "Particle");
+        assert_eq!(short_type_name("u64"), "u64");
+        assert_eq!(short_type_name("alloc::vec::Vec<app::Particle>"), "alloc::vec::Vec<app::Particle>");
+        assert_eq!(short_type_name("[u8; 64]"), "[u8; 64]");
+    }
+}

@@ -1,0 +1,336 @@
+//! [`Pool<T>`]: a typed pool of `T`-sized slots.
+//!
+//! The typed face of [`RawPool`](crate::raw): it turns slots into `T`s and refusals into
+//! [`PoolError`]s that hand the value back. Allocation through a `Pool` you built yourself
+//! uses the pool's own per-thread cache table ([`Handle`]); a `#[derive(Pooled)]` type's
+//! static pool is reached through its generated thread-local instead ([`PoolBox`]).
+//!
+//! [`PoolBox`]: crate::PoolBox
+
+use crate::cache::LocalCache;
+use crate::config::PoolConfig;
+use crate::error::{short_type_name, PoolError};
+use crate::handle::Handle;
+use crate::magazine::FreeSlot;
+use crate::raw::RawPool;
+use crate::segment::Refused;
+use crate::stats::PoolStats;
+use crate::sync::loom_const_fn;
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+/// A pool of `T`s: segments of slots with no per-object header, per-thread caches, and a
+/// lock-free depot between them. See the [crate docs](crate) for the design.
+///
+/// # Examples
+///
+/// ```
+/// use typool::{Pool, PoolConfig};
+///
+/// static NODES: Pool<[u32; 4]> = Pool::new();
+///
+/// let a = NODES.alloc([1, 2, 3, 4]);
+/// let b = NODES.alloc([5, 6, 7, 8]);
+/// assert_eq!(a[0] + b[3], 9);
+/// drop(a);
+/// assert_eq!(NODES.stats().live, 1);
+///
+/// let bounded: Pool<u8> = Pool::with_config(PoolConfig::new().max(2));
+/// let (x, y) = (bounded.alloc(1), bounded.alloc(2));
+/// assert_eq!(bounded.try_alloc(3).unwrap_err().into_inner(), 3);
+/// # drop((x, y, b));
+/// ```
+pub struct Pool<T> {
+    pub(crate) raw: RawPool,
+    /// A pool holds free slots, never a `T`: it is `Send` and `Sync` whatever `T` is.
+    _slots_of: PhantomData<fn() -> T>,
+}
+
+impl<T> core::fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pool").field("type", &short_type_name(core::any::type_name::<T>())).finish_non_exhaustive()
+    }
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Pool<T> {
+    loom_const_fn! {
+        /// An empty, unbounded pool with the default configuration. Reserves nothing until
+        /// the first allocation.
+        pub const fn new() -> Self {
+            Self::with_config(PoolConfig::new())
+        }
+    }
+
+    loom_const_fn! {
+        /// An empty pool configured by `config`.
+        pub const fn with_config(config: PoolConfig) -> Self {
+            Self { raw: RawPool::new(Layout::new::<T>(), config), _slots_of: PhantomData }
+        }
+    }
+
+    /// Moves `value` into the pool.
+    ///
+    /// # Panics
+    ///
+    /// When [`try_alloc`](Self::try_alloc) would fail, with its error's message.
+    #[track_caller]
+    pub fn alloc(&self, value: T) -> Handle<'_, T> {
+        match self.try_alloc(value) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Moves `value` into the pool, or gives it back inside the error.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Exhausted`] when a bounded pool is full, [`PoolError::OutOfMemory`] when
+    /// the system refuses a new segment.
+    pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
+        let slot = match self.raw.table.get() {
+            Some(cache) => self.raw.alloc(cache),
+            None => self.raw.alloc_uncached(),
+        };
+        // SAFETY: the pointer comes from `place`, i.e. from this pool, holding `value`.
+        self.place(slot, value).map(|ptr| unsafe { Handle::from_parts(ptr, self) })
+    }
+
+    /// Makes sure the pool has room for `slots` objects without growing again (up to `max`).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::OutOfMemory`] when the system refuses the segment (with `()` inside).
+    pub fn reserve(&self, slots: usize) -> Result<(), PoolError<()>> {
+        self.raw.reserve(slots).map_err(|r| self.refusal(r, ()))
+    }
+
+    /// Gives back to the system every segment whose slots are all free in the depot, and
+    /// returns how many bytes that was. Slots held in thread caches keep their segment.
+    pub fn trim(&self) -> usize {
+        self.raw.trim()
+    }
+
+    /// A snapshot of the pool's gauges and counters.
+    pub fn stats(&self) -> PoolStats {
+        self.raw.stats(short_type_name(core::any::type_name::<T>()))
+    }
+
+    /// The allocation step shared by every front end: a slot (or a refusal) in, a `T` out.
+    #[inline(always)]
+    pub(crate) fn place(&self, slot: Result<*mut FreeSlot, Refused>, value: T) -> Result<NonNull<T>, PoolError<T>> {
+        match slot {
+            Ok(slot) => {
+                let ptr = slot.cast::<T>();
+                // SAFETY: a slot is at least `size_of::<T>()` bytes and aligned for `T`
+                // (`SlotLayout::for_layout`), free, and now ours.
+                unsafe { ptr.write(value) };
+                // SAFETY: slots are never null.
+                Ok(unsafe { NonNull::new_unchecked(ptr) })
+            }
+            Err(r) => Err(self.refusal(r, value)),
+        }
+    }
+
+    #[cold]
+    fn refusal<V>(&self, r: Refused, value: V) -> PoolError<V> {
+        let type_name = core::any::type_name::<T>();
+        match r {
+            Refused::Exhausted => {
+                PoolError::Exhausted { value, limit: self.raw.config().limit(), live: self.raw.live(), type_name }
+            }
+            Refused::OutOfMemory { bytes } => PoolError::OutOfMemory { value, bytes, type_name },
+        }
+    }
+
+    /// Allocates through a given cache (the derived types' thread-local).
+    #[inline(always)]
+    pub(crate) fn alloc_in(&self, cache: Option<&LocalCache>, value: T) -> Result<NonNull<T>, PoolError<T>> {
+        let slot = match cache {
+            Some(cache) => self.raw.alloc(cache),
+            None => self.raw.alloc_uncached(),
+        };
+        self.place(slot, value)
+    }
+
+    /// Returns the slot of a dropped or moved-out object.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from this pool and its object has been dropped or moved out.
+    #[inline(always)]
+    pub(crate) unsafe fn free_in(&self, cache: Option<&LocalCache>, ptr: NonNull<T>) {
+        let slot = ptr.as_ptr().cast::<FreeSlot>();
+        match cache {
+            // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
+            Some(cache) => unsafe { self.raw.free(cache, slot) },
+            // SAFETY: as above.
+            None => unsafe { self.raw.free_uncached(slot) },
+        }
+    }
+
+    /// Panics (in debug builds) unless `ptr` is a slot this pool handed out.
+    #[track_caller]
+    pub(crate) fn debug_check_owned(&self, ptr: *const T, what: &str) {
+        if cfg!(debug_assertions) && !self.raw.owns(ptr.cast()) {
+            panic!(
+                "{what}: {ptr:p} is not an object of the pool for {} (it was not allocated by this pool, or the pool was trimmed since)",
+                short_type_name(core::any::type_name::<T>())
+            );
+        }
+    }
+}
+
+#[cfg(all(test, not(typool_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const N: usize = if cfg!(miri) { 300 } else { 5_000 };
+
+    #[test]
+    fn alloc_free_roundtrip_and_stats() {
+        let pool: Pool<u64> = Pool::new();
+        let a = pool.alloc(41);
+        let b = pool.alloc(1);
+        assert_eq!(*a + *b, 42);
+        let s = pool.stats();
+        assert_eq!((s.live, s.slot_size, s.type_name), (2, 8, "u64"));
+        drop(a);
+        assert_eq!(pool.stats().live, 1);
+        assert_eq!(b.into_inner(), 1);
+        assert_eq!(pool.stats().live, 0);
+    }
+
+    #[test]
+    fn many_objects_are_distinct_and_slots_are_reused() {
+        let pool: Pool<[u64; 3]> = Pool::new();
+        let handles: Vec<_> = (0..N).map(|i| pool.alloc([i as u64; 3])).collect();
+        let mut addrs: Vec<usize> = handles.iter().map(|h| &**h as *const _ as usize).collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        assert_eq!(addrs.len(), N, "every live object has its own slot");
+        assert!(handles.iter().enumerate().all(|(i, h)| h[2] == i as u64));
+        let reserved = pool.stats().reserved_slots;
+        drop(handles);
+        assert_eq!(pool.stats().live, 0);
+        let again: Vec<_> = (0..N).map(|i| pool.alloc([i as u64; 3])).collect();
+        assert_eq!(pool.stats().reserved_slots, reserved, "freed slots are reused before growing");
+        assert!(pool.stats().hit_rate() > 0.9);
+        drop(again);
+    }
+
+    #[test]
+    fn bounded_pool_hands_the_value_back() {
+        let pool: Pool<String> = Pool::with_config(PoolConfig::new().max(10).cache(4));
+        let held: Vec<_> = (0..10).map(|i| pool.alloc(i.to_string())).collect();
+        let err = pool.try_alloc("eleven".to_string()).unwrap_err();
+        assert_eq!(err.to_string(), "pool for String is exhausted: 10 of 10 live");
+        assert!(matches!(err, PoolError::Exhausted { limit: 10, live: 10, .. }));
+        assert_eq!(err.value(), "eleven");
+        assert_eq!(err.into_inner(), "eleven");
+        drop(held);
+        assert_eq!(*pool.alloc("fits again".to_string()), "fits again");
+    }
+
+    #[test]
+    #[should_panic(expected = "pool for u8 is exhausted: 1 of 1 live")]
+    fn alloc_on_a_full_pool_panics_with_the_message() {
+        let pool: Pool<u8> = Pool::with_config(PoolConfig::new().max(1));
+        let _a = pool.alloc(1);
+        let _b = pool.alloc(2);
+    }
+
+    #[test]
+    fn over_aligned_types_are_aligned() {
+        #[repr(align(64))]
+        struct Line([u8; 64]);
+        #[repr(align(4096))]
+        struct Page(#[allow(dead_code)] u8);
+        let lines: Pool<Line> = Pool::new();
+        let pages: Pool<Page> = Pool::with_config(PoolConfig::new().initial(4));
+        let ls: Vec<_> = (0..100).map(|_| lines.alloc(Line([1; 64]))).collect();
+        let ps: Vec<_> = (0..6).map(|i| pages.alloc(Page(i))).collect();
+        assert!(ls.iter().all(|l| (&**l as *const Line as usize) % 64 == 0 && l.0[63] == 1));
+        assert!(ps.iter().all(|p| (&**p as *const Page as usize) % 4096 == 0));
+        assert_eq!(pages.stats().slot_size, 4096);
+    }
+
+    #[test]
+    fn drops_run_once_even_when_a_drop_panics() {
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        struct Loud(bool);
+        impl Drop for Loud {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, Ordering::Relaxed);
+                assert!(!self.0, "boom");
+            }
+        }
+        let pool: Pool<Loud> = Pool::new();
+        drop(pool.alloc(Loud(false)));
+        let bad = pool.alloc(Loud(true));
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(bad))).is_err());
+        assert_eq!(DROPS.load(Ordering::Relaxed), 2);
+        assert_eq!(pool.stats().live, 0, "the slot of a panicking drop is still returned");
+    }
+
+    #[test]
+    fn objects_freed_on_another_thread_flow_back() {
+        let pool: Pool<u32> = Pool::with_config(PoolConfig::new().cache(8));
+        let handles: Vec<_> = (0..N as u32).map(|i| pool.alloc(i)).collect();
+        let reserved = pool.stats().reserved_slots;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let sum: u64 = handles.iter().map(|h| u64::from(**h)).sum();
+                assert_eq!(sum, (N as u64 - 1) * N as u64 / 2);
+                drop(handles);
+            });
+        });
+        let s = pool.stats();
+        assert_eq!(s.live, 0);
+        assert!(s.depot_transfers > 0, "the freeing thread overflowed into the depot");
+        let again: Vec<_> = (0..N as u32 - 8).map(|i| pool.alloc(i)).collect();
+        assert_eq!(pool.stats().reserved_slots, reserved, "slots came back through the depot");
+        drop(again);
+    }
+
+    #[test]
+    fn trim_gives_free_segments_back() {
+        let pool: Pool<[u8; 48]> = Pool::with_config(PoolConfig::new().cache(4));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let hs: Vec<_> = (0..N).map(|_| pool.alloc([0; 48])).collect();
+                drop(hs);
+            });
+        });
+        let before = pool.stats();
+        // The spawning thread's cache lives in the pool's table with at most 4 slots; the
+        // rest sit in the depot, so every segment but the one holding those can go.
+        let bytes = pool.trim();
+        let after = pool.stats();
+        assert!(bytes > 0 && after.bytes_reserved == before.bytes_reserved - bytes, "{before:?} {after:?}");
+        assert!(after.segments < before.segments);
+        let hs: Vec<_> = (0..N).map(|_| pool.alloc([1; 48])).collect();
+        assert!(hs.iter().all(|h| h[47] == 1));
+        assert_eq!(pool.stats().live, N);
+    }
+
+    #[test]
+    fn reserve_grows_once() {
+        let pool: Pool<u64> = Pool::with_config(PoolConfig::new().max(1000));
+        pool.reserve(700).unwrap();
+        assert_eq!(pool.stats().reserved_slots, 700);
+        pool.reserve(5000).unwrap();
+        assert_eq!(pool.stats().reserved_slots, 1000, "reserve stops at max");
+        let hs: Vec<_> = (0..1000).map(|i| pool.alloc(i)).collect();
+        assert_eq!(pool.stats().segments, 2);
+        drop(hs);
+    }
+}

@@ -1,0 +1,287 @@
+//! The untyped pool: slot layout, segments, depot, registry — and the slow paths.
+//!
+//! [`RawPool`] knows slots only by size and alignment, so every typed pool shares one copy of
+//! this code (and the slab allocator's size classes can reuse it). The fast path lives in
+//! `cache.rs`; this file holds what runs when a cache is empty or full.
+//!
+//! Where a free slot can be — exactly one of these at any time:
+//! a thread cache's `cur` or `prev`, a magazine in the depot, a magazine in a caller's hand
+//! (between a depot pop and its use), or never carved. `trim` relies on this: holding every
+//! depot magazine and the grow lock, it knows a segment is unused when all its carved slots
+//! are in its hand.
+
+use crate::cache::LocalCache;
+use crate::config::PoolConfig;
+use crate::depot::Depot;
+use crate::magazine::{FreeSlot, Magazine};
+use crate::segment::{Refused, SlotLayout, Segments};
+use crate::stats::{PoolStats, Registry};
+use crate::sync::{lock, loom_const_fn, AtomicUsize, Mutex, Ordering};
+use crate::table::CacheTable;
+use std::alloc::{handle_alloc_error, Layout};
+
+pub(crate) struct RawPool {
+    slot: SlotLayout,
+    config: PoolConfig,
+    segments: Mutex<Segments>,
+    registry: Mutex<Registry>,
+    depot: Depot,
+    /// Mirror of `Segments::carved`, written under the grow lock, read without it.
+    carved: AtomicUsize,
+    /// Highest `carved - depot.slots()` seen at a refill: see `PoolStats::peak_live`.
+    peak_live: AtomicUsize,
+    /// Caches of threads using this pool without a derived thread-local (see `table.rs`).
+    pub(crate) table: CacheTable,
+}
+
+impl core::fmt::Debug for RawPool {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawPool").field("slot", &self.slot).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl RawPool {
+    loom_const_fn! {
+        pub(crate) const fn new(object: Layout, config: PoolConfig) -> Self {
+            Self {
+                slot: SlotLayout::for_layout(object),
+                config,
+                segments: Mutex::new(Segments::new()),
+                registry: Mutex::new(Registry::new()),
+                depot: Depot::new(),
+                carved: AtomicUsize::new(0),
+                peak_live: AtomicUsize::new(0),
+                table: CacheTable::new(),
+            }
+        }
+    }
+
+    pub(crate) fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// A free slot from `cache`, refilling it when empty.
+    #[inline(always)]
+    pub(crate) fn alloc(&self, cache: &LocalCache) -> Result<*mut FreeSlot, Refused> {
+        match cache.pop() {
+            Some(slot) => Ok(slot),
+            None => self.refill(cache),
+        }
+    }
+
+    /// Returns `slot` to `cache`, making room when full.
+    ///
+    /// # Safety
+    ///
+    /// `slot` was allocated from this pool, holds no live object and is in no chain.
+    #[inline(always)]
+    pub(crate) unsafe fn free(&self, cache: &LocalCache, slot: *mut FreeSlot) {
+        // SAFETY: forwarded from the caller.
+        if let Err(slot) = unsafe { cache.push(slot) } {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.make_room(cache, slot) };
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&self, cache: &LocalCache) -> Result<*mut FreeSlot, Refused> {
+        if !cache.is_registered() {
+            self.register(cache);
+        }
+        if cache.prev_len() > 0 {
+            cache.set_cur(cache.take_prev());
+        } else {
+            let mag = match self.depot.pop() {
+                Some(mag) => mag,
+                None => self.carve()?,
+            };
+            cache.count_miss();
+            cache.set_cur(mag);
+            self.sample_peak();
+        }
+        Ok(cache.pop().expect("a refilled magazine holds at least one slot"))
+    }
+
+    /// Fresh slots from the segments, growing them if need be.
+    fn carve(&self) -> Result<Magazine, Refused> {
+        let mut segs = lock(&self.segments);
+        let first = self.config.initial.max(PoolConfig::MIN_SEGMENT);
+        let mag = segs.carve(self.slot, self.config.magazine(), first, self.config.limit())?;
+        self.carved.store(segs.carved(), Ordering::Relaxed);
+        Ok(mag)
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::free`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn make_room(&self, cache: &LocalCache, slot: *mut FreeSlot) {
+        if !cache.is_registered() {
+            self.register(cache);
+        } else if cache.prev_len() == 0 {
+            cache.set_prev(cache.take_cur());
+        } else if let Err(mut full) = self.depot.push(cache.take_prev()) {
+            // No memory for a descriptor: keep the slots, in an oversized `cur`.
+            let cur = cache.take_cur();
+            // SAFETY: both chains are this cache's; `full`'s slots are free and ours.
+            unsafe { cur.for_each(|s| full.push(s)) };
+            cache.set_cur(full);
+            bump_frees(cache);
+            // SAFETY: the caller's slot is free and ours.
+            return unsafe { push_over(cache, slot) };
+        } else {
+            cache.set_prev(cache.take_cur());
+        }
+        // SAFETY: forwarded from the caller; `cur` now has room.
+        let pushed = unsafe { cache.push(slot) };
+        debug_assert!(pushed.is_ok(), "a cache with room refused a slot");
+    }
+
+    fn register(&self, cache: &LocalCache) {
+        lock(&self.registry).add(&cache.counters);
+        cache.open(self.config.magazine());
+    }
+
+    /// Hands all of `cache`'s slots to the depot and unregisters it (thread exit).
+    pub(crate) fn retire(&self, cache: &LocalCache) {
+        if !cache.is_registered() {
+            return;
+        }
+        for mag in [cache.take_cur(), cache.take_prev()] {
+            if mag.len > 0 {
+                self.depot_push_or_abort(mag);
+            }
+        }
+        let mut registry = lock(&self.registry);
+        let counted = cache.close();
+        registry.remove(&cache.counters, counted);
+    }
+
+    fn depot_push_or_abort(&self, mag: Magazine) {
+        if self.depot.push(mag).is_err() {
+            handle_alloc_error(Layout::new::<[u64; 32]>());
+        }
+    }
+
+    /// A slot for a thread that has no cache (it is being torn down): a throwaway cache
+    /// takes a magazine and gives the rest straight back.
+    pub(crate) fn alloc_uncached(&self) -> Result<*mut FreeSlot, Refused> {
+        let cache = LocalCache::new();
+        let slot = self.alloc(&cache);
+        self.retire(&cache);
+        slot
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::free`].
+    pub(crate) unsafe fn free_uncached(&self, slot: *mut FreeSlot) {
+        let cache = LocalCache::new();
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free(&cache, slot) };
+        self.retire(&cache);
+    }
+
+    /// Grows the segments until they hold `slots` (up to the pool's bound).
+    pub(crate) fn reserve(&self, slots: usize) -> Result<(), Refused> {
+        let mut segs = lock(&self.segments);
+        let want = slots.min(self.config.limit());
+        let have = segs.reserved_slots();
+        if have < want {
+            segs.grow(self.slot, want - have, self.config.limit())?;
+        }
+        Ok(())
+    }
+
+    /// Gives every segment whose slots are all in the depot back to the system.
+    pub(crate) fn trim(&self) -> usize {
+        let mut segs = lock(&self.segments);
+        let mut free = Vec::new();
+        while let Some(mag) = self.depot.pop() {
+            // SAFETY: the magazine came out of the depot, so it is ours.
+            unsafe { mag.for_each(|s| free.push(s)) };
+        }
+        let bytes = segs.trim(self.slot, &mut free);
+        self.carved.store(segs.carved(), Ordering::Relaxed);
+        drop(segs);
+        for chunk in free.chunks(self.config.magazine() as usize) {
+            let mut mag = Magazine::EMPTY;
+            for &s in chunk {
+                // SAFETY: each slot came out of a depot magazine we own, and is in no chain now.
+                unsafe { mag.push(s) };
+            }
+            self.depot_push_or_abort(mag);
+        }
+        bytes
+    }
+
+    /// Whether `ptr` is the start of a slot this pool has handed out.
+    pub(crate) fn owns(&self, ptr: *const u8) -> bool {
+        lock(&self.segments).owns(self.slot, ptr)
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        let [allocs, frees, _] = lock(&self.registry).totals();
+        net(allocs, frees)
+    }
+
+    /// Slots out of the depot — live objects plus free slots parked in thread caches — is
+    /// what `peak_live` tracks: sampled at every refill, so cheap enough for the slow path.
+    fn sample_peak(&self) {
+        let out = self.carved.load(Ordering::Relaxed).saturating_sub(self.depot.slots());
+        if out > self.peak_live.load(Ordering::Relaxed) {
+            self.peak_live.fetch_max(out, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn stats(&self, type_name: &'static str) -> PoolStats {
+        let [allocs, frees, misses] = lock(&self.registry).totals();
+        let live = net(allocs, frees);
+        self.peak_live.fetch_max(live, Ordering::Relaxed);
+        let segs = lock(&self.segments);
+        PoolStats {
+            type_name,
+            slot_size: self.slot.size,
+            live,
+            peak_live: self.peak_live.load(Ordering::Relaxed),
+            reserved_slots: segs.reserved_slots(),
+            cache_hits: allocs.saturating_sub(misses),
+            cache_misses: misses,
+            depot_transfers: self.depot.transfers(),
+            segments: segs.count(),
+            bytes_reserved: segs.reserved_slots() * self.slot.size,
+        }
+    }
+}
+
+/// Live objects from counters that another thread may be updating: a free counted before
+/// its allocation (on another thread) must not show as a huge number.
+fn net(allocs: u64, frees: u64) -> usize {
+    (allocs.wrapping_sub(frees) as i64).max(0) as usize
+}
+
+/// Counts a free that bypassed `LocalCache::push`.
+fn bump_frees(cache: &LocalCache) {
+    crate::sync::bump(&cache.counters.frees, 1);
+}
+
+/// Pushes past the cache's limit (only when the depot cannot take a magazine).
+///
+/// # Safety
+///
+/// `slot` is a free slot of the cache's pool, in no chain.
+unsafe fn push_over(cache: &LocalCache, slot: *mut FreeSlot) {
+    let mut cur = cache.take_cur();
+    // SAFETY: forwarded from the caller.
+    unsafe { cur.push(slot) };
+    cache.set_cur(cur);
+}
+
+impl Drop for RawPool {
+    fn drop(&mut self) {
+        // `&mut self`: no handle (they borrow the pool) and no cache use is left.
+        lock(&self.segments).release_all(self.slot);
+    }
+}

@@ -1,0 +1,243 @@
+//! Segments: the large blocks slots are carved from.
+//!
+//! A pool's memory is a list of segments, each an array of equal slots with no per-object
+//! header. Slots are handed out ("carved") in order, a magazine at a time, only when no free
+//! slot is left in the caches or the depot; untouched pages of a segment are never written,
+//! so they cost address space but no resident memory. Each new segment is as large as all
+//! previous ones together (geometric growth), never past the pool's bound.
+//!
+//! All of this sits behind the pool's grow lock: carving is the slow path's slow path, and
+//! [`Segments::trim`] needs the whole picture at once.
+//!
+//! Invariant, per segment: `carved <= capacity`; slots `0..carved` are live or free somewhere
+//! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
+
+use crate::magazine::{FreeSlot, Magazine};
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use std::alloc::{GlobalAlloc, System};
+
+/// Size and alignment of one slot: the object's, widened to hold a free-list link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SlotLayout {
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+}
+
+impl SlotLayout {
+    /// The slot for objects of `layout`.
+    pub(crate) const fn for_layout(layout: Layout) -> Self {
+        let link = core::mem::size_of::<FreeSlot>();
+        let align = if layout.align() > link { layout.align() } else { link };
+        let size = if layout.size() > link { layout.size() } else { link };
+        // Round up to the alignment, so consecutive slots stay aligned.
+        Self { size: (size + align - 1) & !(align - 1), align }
+    }
+
+    fn segment(&self, slots: usize) -> Option<Layout> {
+        let bytes = self.size.checked_mul(slots)?;
+        Layout::from_size_align(bytes, self.align).ok()
+    }
+}
+
+/// One block of `capacity` slots.
+#[derive(Debug)]
+struct Segment {
+    base: NonNull<u8>,
+    capacity: usize,
+    carved: usize,
+}
+
+/// Why no slot could be carved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The pool is bounded and every slot it may have is carved.
+    Exhausted,
+    /// The system allocator refused a segment of this many bytes.
+    OutOfMemory { bytes: usize },
+}
+
+/// The segments of one pool.
+#[derive(Debug)]
+pub(crate) struct Segments {
+    list: Vec<Segment>,
+    /// Index of the first segment that may still have uncarved slots.
+    cursor: usize,
+    /// Sum of `capacity` over `list`.
+    reserved: usize,
+    /// Slots ever carved and not given back by `trim`: the upper bound of `live`.
+    carved: usize,
+}
+
+// SAFETY: a `Segments` owns its blocks outright; the raw pointers are not shared with
+// anything that relies on the owning thread.
+unsafe impl Send for Segments {}
+
+impl Segments {
+    pub(crate) const fn new() -> Self {
+        Self { list: Vec::new(), cursor: 0, reserved: 0, carved: 0 }
+    }
+
+    pub(crate) fn reserved_slots(&self) -> usize {
+        self.reserved
+    }
+
+    pub(crate) fn carved(&self) -> usize {
+        self.carved
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Carves up to `want` fresh slots into a magazine, growing when no segment has any left.
+    pub(crate) fn carve(
+        &mut self,
+        slot: SlotLayout,
+        want: u32,
+        first: usize,
+        limit: usize,
+    ) -> Result<Magazine, Refused> {
+        while self.cursor < self.list.len() && self.list[self.cursor].carved == self.list[self.cursor].capacity {
+            self.cursor += 1;
+        }
+        if self.cursor == self.list.len() {
+            let next = first.max(self.reserved).max(want as usize);
+            self.grow(slot, next, limit)?;
+        }
+        let seg = &mut self.list[self.cursor];
+        let n = (seg.capacity - seg.carved).min(want as usize);
+        let mut mag = Magazine::EMPTY;
+        // Push in reverse so the magazine hands slots out in address order.
+        for i in (seg.carved..seg.carved + n).rev() {
+            // SAFETY: `i < capacity`, so the slot lies inside the segment's block; slots are at
+            // least a pointer wide and aligned (`SlotLayout::for_layout`); uncarved slots are in
+            // no chain and owned by the grow lock's holder, which we are.
+            unsafe { mag.push(seg.base.as_ptr().add(i * slot.size).cast()) };
+        }
+        seg.carved += n;
+        self.carved += n;
+        Ok(mag)
+    }
+
+    /// Adds a segment of `slots` slots, fewer if that would pass `limit` reserved slots.
+    pub(crate) fn grow(&mut self, slot: SlotLayout, slots: usize, limit: usize) -> Result<(), Refused> {
+        let slots = slots.min(limit.saturating_sub(self.reserved));
+        if slots == 0 {
+            return Err(Refused::Exhausted);
+        }
+        let layout = slot.segment(slots).ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
+        // SAFETY: `layout` has a non-zero size (slots > 0 and slot.size >= 8).
+        let base = unsafe { System.alloc(layout) };
+        let base = NonNull::new(base).ok_or(Refused::OutOfMemory { bytes: layout.size() })?;
+        self.list.push(Segment { base, capacity: slots, carved: 0 });
+        self.reserved += slots;
+        Ok(())
+    }
+
+    /// Whether `ptr` is the start of a carved slot of one of the segments.
+    pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> bool {
+        self.list.iter().any(|seg| {
+            let offset = ptr.addr().wrapping_sub(seg.base.as_ptr().addr());
+            offset < seg.carved * slot.size && offset % slot.size == 0
+        })
+    }
+
+    /// Gives back every segment all of whose carved slots are in `free`, and removes their
+    /// slots from `free`. Returns the bytes given back.
+    ///
+    /// `free` must hold distinct free slots carved from these segments.
+    pub(crate) fn trim(&mut self, slot: SlotLayout, free: &mut Vec<*mut FreeSlot>) -> usize {
+        let mut counts = vec![0usize; self.list.len()];
+        let mut order: Vec<usize> = (0..self.list.len()).collect();
+        order.sort_by_key(|&i| self.list[i].base.as_ptr().addr());
+        let find = |p: *mut FreeSlot| -> Option<usize> {
+            let at = order.partition_point(|&i| self.list[i].base.as_ptr().addr() <= p.addr());
+            let i = order[at.checked_sub(1)?];
+            let end = self.list[i].base.as_ptr().addr() + self.list[i].capacity * slot.size;
+            (p.addr() < end).then_some(i)
+        };
+        for &p in free.iter() {
+            if let Some(i) = find(p) {
+                counts[i] += 1;
+            }
+        }
+        let doomed: Vec<bool> = self.list.iter().zip(&counts).map(|(s, &c)| c == s.carved).collect();
+        if !doomed.contains(&true) {
+            return 0;
+        }
+        free.retain(|&p| find(p).is_none_or(|i| !doomed[i]));
+        let mut bytes = 0;
+        let mut index = 0;
+        self.list.retain(|seg| {
+            let keep = !doomed[index];
+            index += 1;
+            if !keep {
+                let layout = slot.segment(seg.capacity).expect("layout was valid at grow");
+                // SAFETY: the block was allocated by `grow` with this very layout and, every
+                // carved slot being free and in our hands, nobody else refers to it.
+                unsafe { System.dealloc(seg.base.as_ptr(), layout) };
+                bytes += layout.size();
+            }
+            keep
+        });
+        self.reserved = self.list.iter().map(|s| s.capacity).sum();
+        self.carved = self.list.iter().map(|s| s.carved).sum();
+        self.cursor = 0;
+        bytes
+    }
+
+    /// Gives every segment back. The caller guarantees no slot is in use.
+    pub(crate) fn release_all(&mut self, slot: SlotLayout) {
+        for seg in self.list.drain(..) {
+            let layout = slot.segment(seg.capacity).expect("layout was valid at grow");
+            // SAFETY: allocated by `grow` with this layout; the caller guarantees no slot is used.
+            unsafe { System.dealloc(seg.base.as_ptr(), layout) };
+        }
+        self.reserved = 0;
+        self.carved = 0;
+        self.cursor = 0;
+    }
+}
+
+#[cfg(all(test, not(typool_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_layout_widens_and_aligns() {
+        assert_eq!(SlotLayout::for_layout(Layout::new::<u8>()), SlotLayout { size: 8, align: 8 });
+        assert_eq!(SlotLayout::for_layout(Layout::new::<[u8; 13]>()), SlotLayout { size: 16, align: 8 });
+        assert_eq!(SlotLayout::for_layout(Layout::from_size_align(64, 64).unwrap()), SlotLayout { size: 64, align: 64 });
+    }
+
+    #[test]
+    fn carve_grows_geometrically_and_respects_the_limit() {
+        let slot = SlotLayout::for_layout(Layout::new::<u64>());
+        let mut segs = Segments::new();
+        let mut taken = Vec::new();
+        for _ in 0..5 {
+            let mag = segs.carve(slot, 4, 4, 20).unwrap();
+            // SAFETY: the magazine was just carved for us.
+            unsafe { mag.for_each(|p| taken.push(p)) };
+        }
+        // 4 + 4 + 8 reserved, then the limit caps the fourth segment at 4 more.
+        assert_eq!(segs.reserved_slots(), 20);
+        assert_eq!(taken.len(), 20);
+        assert_eq!(segs.carve(slot, 4, 4, 20).unwrap_err(), Refused::Exhausted);
+        let mut uniq = taken.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(uniq.len(), 20, "carved slots must be distinct");
+        assert!(taken.iter().all(|&p| segs.owns(slot, p.cast())));
+        assert!(!segs.owns(slot, taken[0].cast::<u8>().wrapping_add(1)));
+        // Give everything back but one slot of the first segment.
+        let keep = taken[0];
+        taken.retain(|&p| p != keep);
+        let freed = segs.trim(slot, &mut taken);
+        assert_eq!(freed, 16 * 8, "all segments but the first are entirely free");
+        assert_eq!(taken.len(), 3, "the first segment's other slots stay");
+        assert_eq!(segs.count(), 1);
+        segs.release_all(slot);
+    }
+}
