@@ -10,9 +10,16 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     if let Err(e) = valid::check(input) {
         return e.into_compile_error();
     }
-    let (opts, errors) = attr::parse(&input.attrs);
-    // On a bad key, still emit the impl (with the keys that parsed), so that the one mistake
-    // gives one message and not a cascade of "`T` has no pool" at every use.
+    let (mut opts, errors) = attr::parse(&input.attrs);
+    // On a bad key, still emit the impl — with the default sizes, since the given ones may be
+    // the mistake — so that one mistake gives one message and not a cascade of "`T` has no
+    // pool" at every use.
+    if errors.is_some() {
+        opts = Options {
+            krate: opts.krate,
+            ..Options::default()
+        };
+    }
     let errors = errors.map(syn::Error::into_compile_error);
     let imp = implement(input, &opts);
     quote! { #errors #imp }

@@ -6,6 +6,16 @@ use syn::{Data, DeriveInput, Error, Fields, Result};
 /// (A zero-sized type that has fields, like `struct A(());`, is caught after type checking by
 /// a const assertion that `expand` emits.)
 pub(crate) fn check(input: &DeriveInput) -> Result<()> {
+    if let Some(lt) = input.generics.lifetimes().next() {
+        return Err(Error::new_spanned(
+            lt,
+            format!(
+                "#[derive(Pooled)] needs a type that owns its data: `{}` borrows for `{}`, but a pooled object can live as long as the program. \
+                 Store owned data (e.g. `String` for `&str`, `Arc<T>` for `&T`)",
+                input.ident, lt.lifetime
+            ),
+        ));
+    }
     if let Some(param) = input.generics.params.first() {
         return Err(Error::new_spanned(
             param,

@@ -71,7 +71,10 @@ impl<T: Pooled> PoolBox<T> {
     #[inline]
     pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
         let pool = T::pool();
-        T::__with_cache(|cache| pool.alloc_in(cache, value)).map(|ptr| Self { ptr, _owns: PhantomData })
+        T::__with_cache(|cache| pool.alloc_in(cache, value)).map(|ptr| Self {
+            ptr,
+            _owns: PhantomData,
+        })
     }
 
     /// Moves the value out; the slot goes back to the pool.
@@ -107,7 +110,10 @@ impl<T: Pooled> PoolBox<T> {
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
         T::pool().debug_check_owned(ptr, "PoolBox::from_raw");
         // SAFETY: by the caller's promise `ptr` is an `into_raw` pointer, never null.
-        Self { ptr: unsafe { NonNull::new_unchecked(ptr) }, _owns: PhantomData }
+        Self {
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _owns: PhantomData,
+        }
     }
 
     /// Leaks the box: the object lives (and keeps its slot) for the rest of the program.
@@ -262,8 +268,14 @@ mod tests {
 
     #[test]
     fn one_word_and_niche() {
-        assert_eq!(core::mem::size_of::<PoolBox<Particle>>(), core::mem::size_of::<usize>());
-        assert_eq!(core::mem::size_of::<Option<PoolBox<Particle>>>(), core::mem::size_of::<usize>());
+        assert_eq!(
+            core::mem::size_of::<PoolBox<Particle>>(),
+            core::mem::size_of::<usize>()
+        );
+        assert_eq!(
+            core::mem::size_of::<Option<PoolBox<Particle>>>(),
+            core::mem::size_of::<usize>()
+        );
     }
 
     #[test]
@@ -272,7 +284,8 @@ mod tests {
         let b = PoolBox::new(Particle { pos: [1, 2, 4] });
         assert!(a < b && a != b && a == a.clone());
         assert_eq!(format!("{a:?}"), "Particle { pos: [1, 2, 3] }");
-        let set: std::collections::HashSet<_> = [a.clone(), a.clone(), b.clone()].into_iter().collect();
+        let set: std::collections::HashSet<_> =
+            [a.clone(), a.clone(), b.clone()].into_iter().collect();
         assert_eq!(set.len(), 2);
         assert_eq!(*PoolBox::<Particle>::default(), Particle::default());
     }

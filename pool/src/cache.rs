@@ -11,6 +11,9 @@
 //! and a counter bump. The counters are atomics only so that `stats()` may read them from
 //! another thread; their owner updates them with a relaxed load and store.
 //!
+//! A cache must not move once registered (the pool's registry points at its counters): it
+//! lives in a `thread_local!` or in a pool's cache table, both of which stay put.
+//!
 //! Invariant: `cur` holds `len <= limit` slots; `limit == 0` exactly while the cache is not yet
 //! registered with its pool (so the first alloc and the first free both take the slow path,
 //! which registers it).
@@ -100,7 +103,11 @@ impl LocalCache {
             return Err(slot);
         }
         // SAFETY: the caller gives us a free slot, which is pointer-sized and aligned.
-        unsafe { slot.write(FreeSlot { next: self.head.get() }) };
+        unsafe {
+            slot.write(FreeSlot {
+                next: self.head.get(),
+            })
+        };
         self.head.set(slot);
         self.len.set(len + 1);
         bump(&self.counters.frees, 1);
@@ -119,12 +126,19 @@ impl LocalCache {
 
     /// Takes `cur` out, leaving it empty.
     pub(crate) fn take_cur(&self) -> Magazine {
-        Magazine { head: self.head.replace(ptr::null_mut()), len: self.len.replace(0) }
+        Magazine {
+            head: self.head.replace(ptr::null_mut()),
+            len: self.len.replace(0),
+        }
     }
 
     /// Installs `mag` as `cur` (which must be empty).
     pub(crate) fn set_cur(&self, mag: Magazine) {
-        debug_assert!(self.head.get().is_null(), "cur still holds {} slots", self.len.get());
+        debug_assert!(
+            self.head.get().is_null(),
+            "cur still holds {} slots",
+            self.len.get()
+        );
         self.head.set(mag.head);
         self.len.set(mag.len);
     }
@@ -149,8 +163,12 @@ impl LocalCache {
     /// Closes the cache, handing back its counters: it registers again on next use.
     pub(crate) fn close(&self) -> [u64; 3] {
         self.limit.set(0);
-        [&self.counters.allocs, &self.counters.frees, &self.counters.misses]
-            .map(|c| c.swap(0, Ordering::Relaxed))
+        [
+            &self.counters.allocs,
+            &self.counters.frees,
+            &self.counters.misses,
+        ]
+        .map(|c| c.swap(0, Ordering::Relaxed))
     }
 }
 

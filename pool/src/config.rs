@@ -29,7 +29,11 @@ impl PoolConfig {
     /// Unbounded, `initial = 0` (the first segment holds [`Self::MIN_SEGMENT`] slots),
     /// `cache = 64`.
     pub const fn new() -> Self {
-        Self { initial: 0, max: None, cache: Self::DEFAULT_CACHE }
+        Self {
+            initial: 0,
+            max: None,
+            cache: Self::DEFAULT_CACHE,
+        }
     }
 
     /// Slots reserved by the first allocation (or by [`Pool::reserve`](crate::Pool::reserve)).
@@ -46,7 +50,10 @@ impl PoolConfig {
     ///
     /// If `live` is 0 or does not fit in 32 bits (evaluated at compile time in a `static`).
     pub const fn max(mut self, live: usize) -> Self {
-        assert!(live > 0 && live <= u32::MAX as usize, "PoolConfig::max must be in 1..=u32::MAX");
+        assert!(
+            live > 0 && live <= u32::MAX as usize,
+            "PoolConfig::max must be in 1..=u32::MAX"
+        );
         self.max = Some(live);
         self
     }
@@ -58,7 +65,10 @@ impl PoolConfig {
     ///
     /// If `slots` is below 2 or above 65536.
     pub const fn cache(mut self, slots: usize) -> Self {
-        assert!(slots >= 2 && slots <= 65536, "PoolConfig::cache must be in 2..=65536");
+        assert!(
+            slots >= 2 && slots <= 65536,
+            "PoolConfig::cache must be in 2..=65536"
+        );
         self.cache = slots;
         self
     }

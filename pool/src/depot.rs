@@ -46,7 +46,9 @@
 //! release sequence.
 
 use crate::magazine::{FreeSlot, Magazine};
-use crate::sync::{lock, loom_const_fn, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{
+    lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering,
+};
 use core::ptr;
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -86,7 +88,7 @@ impl Table {
     loom_const_fn! {
         const fn new() -> Self {
             Self {
-                buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+                buckets: null_ptrs!(),
                 created: AtomicU32::new(0),
                 grow: Mutex::new(()),
             }
@@ -96,7 +98,10 @@ impl Table {
     fn get(&self, index: u32) -> &Descriptor {
         let (b, i) = bucket_of(index);
         let bucket = self.buckets[b].load(Ordering::Acquire);
-        debug_assert!(!bucket.is_null(), "descriptor {index} used before its bucket exists");
+        debug_assert!(
+            !bucket.is_null(),
+            "descriptor {index} used before its bucket exists"
+        );
         // SAFETY: every index handed out by `create` lies in a bucket that `create` allocated
         // and initialised before publishing it (Release store, Acquire load above); buckets
         // live until the table drops, and `i` is below the bucket's length by `bucket_of`.
@@ -168,10 +173,14 @@ impl TaggedStack {
         let node = table.get(index);
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
-            node.next.store((head & INDEX_MASK) as u32, Ordering::Relaxed);
+            node.next
+                .store((head & INDEX_MASK) as u32, Ordering::Relaxed);
             let tag = (head >> INDEX_BITS).wrapping_add(1);
             let new = tag << INDEX_BITS | u64::from(index + 1);
-            match self.head.compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed) {
+            match self
+                .head
+                .compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)
+            {
                 Ok(_) => return,
                 Err(now) => head = now,
             }
@@ -188,7 +197,10 @@ impl TaggedStack {
             let next = table.get(top - 1).next.load(Ordering::Relaxed);
             let tag = (head >> INDEX_BITS).wrapping_add(1);
             let new = tag << INDEX_BITS | u64::from(next);
-            match self.head.compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire) {
+            match self
+                .head
+                .compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire)
+            {
                 Ok(_) => return Some(top - 1),
                 Err(now) => head = now,
             }
@@ -208,7 +220,9 @@ pub(crate) struct Depot {
 
 impl core::fmt::Debug for Depot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Depot").field("transfers", &self.transfers()).finish_non_exhaustive()
+        f.debug_struct("Depot")
+            .field("transfers", &self.transfers())
+            .finish_non_exhaustive()
     }
 }
 
@@ -228,7 +242,10 @@ impl Depot {
     /// Hands `mag` (non-empty, owned by the caller) to the depot. Gives it back if the system
     /// refuses memory for a descriptor.
     pub(crate) fn push(&self, mag: Magazine) -> Result<(), Magazine> {
-        debug_assert!(mag.len > 0 && !mag.head.is_null(), "pushing an empty magazine: {mag:?}");
+        debug_assert!(
+            mag.len > 0 && !mag.head.is_null(),
+            "pushing an empty magazine: {mag:?}"
+        );
         let Some(index) = self.spare.pop(&self.table).or_else(|| self.table.create()) else {
             return Err(mag);
         };
@@ -245,7 +262,10 @@ impl Depot {
     pub(crate) fn pop(&self) -> Option<Magazine> {
         let index = self.full.pop(&self.table)?;
         let d = self.table.get(index);
-        let mag = Magazine { head: d.head.load(Ordering::Relaxed), len: d.len.load(Ordering::Relaxed) };
+        let mag = Magazine {
+            head: d.head.load(Ordering::Relaxed),
+            len: d.len.load(Ordering::Relaxed),
+        };
         self.spare.push(&self.table, index);
         self.slots.fetch_sub(mag.len as usize, Ordering::Relaxed);
         self.transfers.fetch_add(1, Ordering::Relaxed);
@@ -283,18 +303,32 @@ mod tests {
     #[test]
     fn depot_is_lifo_and_recycles_descriptors() {
         let depot = Depot::new();
-        let mut slots = [FreeSlot { next: ptr::null_mut() }, FreeSlot { next: ptr::null_mut() }];
+        let mut slots = [
+            FreeSlot {
+                next: ptr::null_mut(),
+            },
+            FreeSlot {
+                next: ptr::null_mut(),
+            },
+        ];
         let base = slots.as_mut_ptr();
         for round in 0..100 {
             let a = Magazine { head: base, len: 1 };
-            let b = Magazine { head: base.wrapping_add(1), len: 1 };
+            let b = Magazine {
+                head: base.wrapping_add(1),
+                len: 1,
+            };
             depot.push(a).unwrap();
             depot.push(b).unwrap();
             assert_eq!(depot.pop().unwrap().head, b.head, "round {round}");
             assert_eq!(depot.pop().unwrap().head, a.head);
             assert!(depot.pop().is_none());
         }
-        assert_eq!(depot.table.created.load(Ordering::Relaxed), 2, "descriptors are reused");
+        assert_eq!(
+            depot.table.created.load(Ordering::Relaxed),
+            2,
+            "descriptors are reused"
+        );
         assert_eq!(depot.transfers(), 400);
     }
 }

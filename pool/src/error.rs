@@ -59,15 +59,26 @@ impl<T> PoolError<T> {
 impl<T> fmt::Display for PoolError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Exhausted { limit, live, type_name, .. } => {
+            Self::Exhausted {
+                limit,
+                live,
+                type_name,
+                ..
+            } => {
                 let name = short_type_name(type_name);
                 write!(f, "pool for {name} is exhausted: {live} of {limit} live")?;
                 if live < limit {
-                    write!(f, " ({} free slots are cached by other threads)", limit - live)?;
+                    write!(
+                        f,
+                        " ({} free slots are cached by other threads)",
+                        limit - live
+                    )?;
                 }
                 Ok(())
             }
-            Self::OutOfMemory { bytes, type_name, .. } => write!(
+            Self::OutOfMemory {
+                bytes, type_name, ..
+            } => write!(
                 f,
                 "pool for {} is out of memory: the system refused a {bytes}-byte segment",
                 short_type_name(type_name)
@@ -106,7 +117,10 @@ mod tests {
     fn short_names() {
         assert_eq!(short_type_name("app::model::Particle"), "Particle");
         assert_eq!(short_type_name("u64"), "u64");
-        assert_eq!(short_type_name("alloc::vec::Vec<app::Particle>"), "alloc::vec::Vec<app::Particle>");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<app::Particle>"),
+            "alloc::vec::Vec<app::Particle>"
+        );
         assert_eq!(short_type_name("[u8; 64]"), "[u8; 64]");
     }
 }

@@ -39,7 +39,11 @@ impl<'p, T> Handle<'p, T> {
     ///
     /// `ptr` is a slot of `pool` holding a live `T` that nothing else owns.
     pub(crate) unsafe fn from_parts(ptr: NonNull<T>, pool: &'p Pool<T>) -> Self {
-        Self { ptr, pool, _owns: PhantomData }
+        Self {
+            ptr,
+            pool,
+            _owns: PhantomData,
+        }
     }
 
     /// Moves the value out and returns the slot to the pool.

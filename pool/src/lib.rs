@@ -65,7 +65,9 @@ mod sync;
 mod table;
 
 #[cfg(all(test, typool_loom))]
-mod loom_models;
+mod loom_depot;
+#[cfg(all(test, typool_loom))]
+mod loom_pool;
 
 pub use boxed::PoolBox;
 pub use config::PoolConfig;

@@ -23,7 +23,10 @@ pub(crate) struct Magazine {
 }
 
 impl Magazine {
-    pub(crate) const EMPTY: Self = Self { head: ptr::null_mut(), len: 0 };
+    pub(crate) const EMPTY: Self = Self {
+        head: ptr::null_mut(),
+        len: 0,
+    };
 
     /// Adds `slot` at the front.
     ///
@@ -61,7 +64,14 @@ mod tests {
 
     #[test]
     fn push_links_in_lifo_order() {
-        let mut slots = [FreeSlot { next: ptr::null_mut() }, FreeSlot { next: ptr::null_mut() }];
+        let mut slots = [
+            FreeSlot {
+                next: ptr::null_mut(),
+            },
+            FreeSlot {
+                next: ptr::null_mut(),
+            },
+        ];
         let base = slots.as_mut_ptr();
         let mut m = Magazine::EMPTY;
         // SAFETY: both slots are ours, pointer sized and aligned, and in no chain.

@@ -49,7 +49,9 @@ pub struct Pool<T> {
 
 impl<T> core::fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Pool").field("type", &short_type_name(core::any::type_name::<T>())).finish_non_exhaustive()
+        f.debug_struct("Pool")
+            .field("type", &short_type_name(core::any::type_name::<T>()))
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,7 +102,8 @@ impl<T> Pool<T> {
             None => self.raw.alloc_uncached(),
         };
         // SAFETY: the pointer comes from `place`, i.e. from this pool, holding `value`.
-        self.place(slot, value).map(|ptr| unsafe { Handle::from_parts(ptr, self) })
+        self.place(slot, value)
+            .map(|ptr| unsafe { Handle::from_parts(ptr, self) })
     }
 
     /// Makes sure the pool has room for `slots` objects without growing again (up to `max`).
@@ -125,7 +128,11 @@ impl<T> Pool<T> {
 
     /// The allocation step shared by every front end: a slot (or a refusal) in, a `T` out.
     #[inline(always)]
-    pub(crate) fn place(&self, slot: Result<*mut FreeSlot, Refused>, value: T) -> Result<NonNull<T>, PoolError<T>> {
+    pub(crate) fn place(
+        &self,
+        slot: Result<*mut FreeSlot, Refused>,
+        value: T,
+    ) -> Result<NonNull<T>, PoolError<T>> {
         match slot {
             Ok(slot) => {
                 let ptr = slot.cast::<T>();
@@ -143,16 +150,27 @@ impl<T> Pool<T> {
     fn refusal<V>(&self, r: Refused, value: V) -> PoolError<V> {
         let type_name = core::any::type_name::<T>();
         match r {
-            Refused::Exhausted => {
-                PoolError::Exhausted { value, limit: self.raw.config().limit(), live: self.raw.live(), type_name }
-            }
-            Refused::OutOfMemory { bytes } => PoolError::OutOfMemory { value, bytes, type_name },
+            Refused::Exhausted => PoolError::Exhausted {
+                value,
+                limit: self.raw.config().limit(),
+                live: self.raw.live(),
+                type_name,
+            },
+            Refused::OutOfMemory { bytes } => PoolError::OutOfMemory {
+                value,
+                bytes,
+                type_name,
+            },
         }
     }
 
     /// Allocates through a given cache (the derived types' thread-local).
     #[inline(always)]
-    pub(crate) fn alloc_in(&self, cache: Option<&LocalCache>, value: T) -> Result<NonNull<T>, PoolError<T>> {
+    pub(crate) fn alloc_in(
+        &self,
+        cache: Option<&LocalCache>,
+        value: T,
+    ) -> Result<NonNull<T>, PoolError<T>> {
         let slot = match cache {
             Some(cache) => self.raw.alloc(cache),
             None => self.raw.alloc_uncached(),
@@ -222,7 +240,11 @@ mod tests {
         drop(handles);
         assert_eq!(pool.stats().live, 0);
         let again: Vec<_> = (0..N).map(|i| pool.alloc([i as u64; 3])).collect();
-        assert_eq!(pool.stats().reserved_slots, reserved, "freed slots are reused before growing");
+        assert_eq!(
+            pool.stats().reserved_slots,
+            reserved,
+            "freed slots are reused before growing"
+        );
         assert!(pool.stats().hit_rate() > 0.9);
         drop(again);
     }
@@ -232,8 +254,18 @@ mod tests {
         let pool: Pool<String> = Pool::with_config(PoolConfig::new().max(10).cache(4));
         let held: Vec<_> = (0..10).map(|i| pool.alloc(i.to_string())).collect();
         let err = pool.try_alloc("eleven".to_string()).unwrap_err();
-        assert_eq!(err.to_string(), "pool for String is exhausted: 10 of 10 live");
-        assert!(matches!(err, PoolError::Exhausted { limit: 10, live: 10, .. }));
+        assert_eq!(
+            err.to_string(),
+            "pool for String is exhausted: 10 of 10 live"
+        );
+        assert!(matches!(
+            err,
+            PoolError::Exhausted {
+                limit: 10,
+                live: 10,
+                ..
+            }
+        ));
         assert_eq!(err.value(), "eleven");
         assert_eq!(err.into_inner(), "eleven");
         drop(held);
@@ -258,8 +290,12 @@ mod tests {
         let pages: Pool<Page> = Pool::with_config(PoolConfig::new().initial(4));
         let ls: Vec<_> = (0..100).map(|_| lines.alloc(Line([1; 64]))).collect();
         let ps: Vec<_> = (0..6).map(|i| pages.alloc(Page(i))).collect();
-        assert!(ls.iter().all(|l| (&**l as *const Line as usize) % 64 == 0 && l.0[63] == 1));
-        assert!(ps.iter().all(|p| (&**p as *const Page as usize) % 4096 == 0));
+        assert!(ls
+            .iter()
+            .all(|l| (&**l as *const Line as usize) % 64 == 0 && l.0[63] == 1));
+        assert!(ps
+            .iter()
+            .all(|p| (&**p as *const Page as usize) % 4096 == 0));
         assert_eq!(pages.stats().slot_size, 4096);
     }
 
@@ -278,7 +314,11 @@ mod tests {
         let bad = pool.alloc(Loud(true));
         assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(bad))).is_err());
         assert_eq!(DROPS.load(Ordering::Relaxed), 2);
-        assert_eq!(pool.stats().live, 0, "the slot of a panicking drop is still returned");
+        assert_eq!(
+            pool.stats().live,
+            0,
+            "the slot of a panicking drop is still returned"
+        );
     }
 
     #[test]
@@ -295,9 +335,16 @@ mod tests {
         });
         let s = pool.stats();
         assert_eq!(s.live, 0);
-        assert!(s.depot_transfers > 0, "the freeing thread overflowed into the depot");
+        assert!(
+            s.depot_transfers > 0,
+            "the freeing thread overflowed into the depot"
+        );
         let again: Vec<_> = (0..N as u32 - 8).map(|i| pool.alloc(i)).collect();
-        assert_eq!(pool.stats().reserved_slots, reserved, "slots came back through the depot");
+        assert_eq!(
+            pool.stats().reserved_slots,
+            reserved,
+            "slots came back through the depot"
+        );
         drop(again);
     }
 
@@ -315,7 +362,10 @@ mod tests {
         // rest sit in the depot, so every segment but the one holding those can go.
         let bytes = pool.trim();
         let after = pool.stats();
-        assert!(bytes > 0 && after.bytes_reserved == before.bytes_reserved - bytes, "{before:?} {after:?}");
+        assert!(
+            bytes > 0 && after.bytes_reserved == before.bytes_reserved - bytes,
+            "{before:?} {after:?}"
+        );
         assert!(after.segments < before.segments);
         let hs: Vec<_> = (0..N).map(|_| pool.alloc([1; 48])).collect();
         assert!(hs.iter().all(|h| h[47] == 1));

@@ -14,7 +14,7 @@ use crate::cache::LocalCache;
 use crate::config::PoolConfig;
 use crate::depot::Depot;
 use crate::magazine::{FreeSlot, Magazine};
-use crate::segment::{Refused, SlotLayout, Segments};
+use crate::segment::{Refused, Segments, SlotLayout};
 use crate::stats::{PoolStats, Registry};
 use crate::sync::{lock, loom_const_fn, AtomicUsize, Mutex, Ordering};
 use crate::table::CacheTable;
@@ -36,7 +36,10 @@ pub(crate) struct RawPool {
 
 impl core::fmt::Debug for RawPool {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RawPool").field("slot", &self.slot).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("RawPool")
+            .field("slot", &self.slot)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,14 +103,21 @@ impl RawPool {
             cache.set_cur(mag);
             self.sample_peak();
         }
-        Ok(cache.pop().expect("a refilled magazine holds at least one slot"))
+        Ok(cache
+            .pop()
+            .expect("a refilled magazine holds at least one slot"))
     }
 
     /// Fresh slots from the segments, growing them if need be.
     fn carve(&self) -> Result<Magazine, Refused> {
         let mut segs = lock(&self.segments);
         let first = self.config.initial.max(PoolConfig::MIN_SEGMENT);
-        let mag = segs.carve(self.slot, self.config.magazine(), first, self.config.limit())?;
+        let mag = segs.carve(
+            self.slot,
+            self.config.magazine(),
+            first,
+            self.config.limit(),
+        )?;
         self.carved.store(segs.carved(), Ordering::Relaxed);
         Ok(mag)
     }
@@ -222,6 +232,12 @@ impl RawPool {
         lock(&self.segments).owns(self.slot, ptr)
     }
 
+    /// Slots carved so far (and not trimmed).
+    #[cfg(any(test, typool_loom))]
+    pub(crate) fn carved(&self) -> usize {
+        self.carved.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn live(&self) -> usize {
         let [allocs, frees, _] = lock(&self.registry).totals();
         net(allocs, frees)
@@ -230,7 +246,10 @@ impl RawPool {
     /// Slots out of the depot — live objects plus free slots parked in thread caches — is
     /// what `peak_live` tracks: sampled at every refill, so cheap enough for the slow path.
     fn sample_peak(&self) {
-        let out = self.carved.load(Ordering::Relaxed).saturating_sub(self.depot.slots());
+        let out = self
+            .carved
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.depot.slots());
         if out > self.peak_live.load(Ordering::Relaxed) {
             self.peak_live.fetch_max(out, Ordering::Relaxed);
         }

@@ -28,10 +28,21 @@ impl SlotLayout {
     /// The slot for objects of `layout`.
     pub(crate) const fn for_layout(layout: Layout) -> Self {
         let link = core::mem::size_of::<FreeSlot>();
-        let align = if layout.align() > link { layout.align() } else { link };
-        let size = if layout.size() > link { layout.size() } else { link };
+        let align = if layout.align() > link {
+            layout.align()
+        } else {
+            link
+        };
+        let size = if layout.size() > link {
+            layout.size()
+        } else {
+            link
+        };
         // Round up to the alignment, so consecutive slots stay aligned.
-        Self { size: (size + align - 1) & !(align - 1), align }
+        Self {
+            size: (size + align - 1) & !(align - 1),
+            align,
+        }
     }
 
     fn segment(&self, slots: usize) -> Option<Layout> {
@@ -75,7 +86,12 @@ unsafe impl Send for Segments {}
 
 impl Segments {
     pub(crate) const fn new() -> Self {
-        Self { list: Vec::new(), cursor: 0, reserved: 0, carved: 0 }
+        Self {
+            list: Vec::new(),
+            cursor: 0,
+            reserved: 0,
+            carved: 0,
+        }
     }
 
     pub(crate) fn reserved_slots(&self) -> usize {
@@ -98,7 +114,9 @@ impl Segments {
         first: usize,
         limit: usize,
     ) -> Result<Magazine, Refused> {
-        while self.cursor < self.list.len() && self.list[self.cursor].carved == self.list[self.cursor].capacity {
+        while self.cursor < self.list.len()
+            && self.list[self.cursor].carved == self.list[self.cursor].capacity
+        {
             self.cursor += 1;
         }
         if self.cursor == self.list.len() {
@@ -121,16 +139,29 @@ impl Segments {
     }
 
     /// Adds a segment of `slots` slots, fewer if that would pass `limit` reserved slots.
-    pub(crate) fn grow(&mut self, slot: SlotLayout, slots: usize, limit: usize) -> Result<(), Refused> {
+    pub(crate) fn grow(
+        &mut self,
+        slot: SlotLayout,
+        slots: usize,
+        limit: usize,
+    ) -> Result<(), Refused> {
         let slots = slots.min(limit.saturating_sub(self.reserved));
         if slots == 0 {
             return Err(Refused::Exhausted);
         }
-        let layout = slot.segment(slots).ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
+        let layout = slot
+            .segment(slots)
+            .ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
         // SAFETY: `layout` has a non-zero size (slots > 0 and slot.size >= 8).
         let base = unsafe { System.alloc(layout) };
-        let base = NonNull::new(base).ok_or(Refused::OutOfMemory { bytes: layout.size() })?;
-        self.list.push(Segment { base, capacity: slots, carved: 0 });
+        let base = NonNull::new(base).ok_or(Refused::OutOfMemory {
+            bytes: layout.size(),
+        })?;
+        self.list.push(Segment {
+            base,
+            capacity: slots,
+            carved: 0,
+        });
         self.reserved += slots;
         Ok(())
     }
@@ -162,7 +193,12 @@ impl Segments {
                 counts[i] += 1;
             }
         }
-        let doomed: Vec<bool> = self.list.iter().zip(&counts).map(|(s, &c)| c == s.carved).collect();
+        let doomed: Vec<bool> = self
+            .list
+            .iter()
+            .zip(&counts)
+            .map(|(s, &c)| c == s.carved)
+            .collect();
         if !doomed.contains(&true) {
             return 0;
         }
@@ -173,7 +209,9 @@ impl Segments {
             let keep = !doomed[index];
             index += 1;
             if !keep {
-                let layout = slot.segment(seg.capacity).expect("layout was valid at grow");
+                let layout = slot
+                    .segment(seg.capacity)
+                    .expect("layout was valid at grow");
                 // SAFETY: the block was allocated by `grow` with this very layout and, every
                 // carved slot being free and in our hands, nobody else refers to it.
                 unsafe { System.dealloc(seg.base.as_ptr(), layout) };
@@ -190,7 +228,9 @@ impl Segments {
     /// Gives every segment back. The caller guarantees no slot is in use.
     pub(crate) fn release_all(&mut self, slot: SlotLayout) {
         for seg in self.list.drain(..) {
-            let layout = slot.segment(seg.capacity).expect("layout was valid at grow");
+            let layout = slot
+                .segment(seg.capacity)
+                .expect("layout was valid at grow");
             // SAFETY: allocated by `grow` with this layout; the caller guarantees no slot is used.
             unsafe { System.dealloc(seg.base.as_ptr(), layout) };
         }
@@ -206,9 +246,21 @@ mod tests {
 
     #[test]
     fn slot_layout_widens_and_aligns() {
-        assert_eq!(SlotLayout::for_layout(Layout::new::<u8>()), SlotLayout { size: 8, align: 8 });
-        assert_eq!(SlotLayout::for_layout(Layout::new::<[u8; 13]>()), SlotLayout { size: 16, align: 8 });
-        assert_eq!(SlotLayout::for_layout(Layout::from_size_align(64, 64).unwrap()), SlotLayout { size: 64, align: 64 });
+        assert_eq!(
+            SlotLayout::for_layout(Layout::new::<u8>()),
+            SlotLayout { size: 8, align: 8 }
+        );
+        assert_eq!(
+            SlotLayout::for_layout(Layout::new::<[u8; 13]>()),
+            SlotLayout { size: 16, align: 8 }
+        );
+        assert_eq!(
+            SlotLayout::for_layout(Layout::from_size_align(64, 64).unwrap()),
+            SlotLayout {
+                size: 64,
+                align: 64
+            }
+        );
     }
 
     #[test]
@@ -235,7 +287,11 @@ mod tests {
         let keep = taken[0];
         taken.retain(|&p| p != keep);
         let freed = segs.trim(slot, &mut taken);
-        assert_eq!(freed, 16 * 8, "all segments but the first are entirely free");
+        assert_eq!(
+            freed,
+            16 * 8,
+            "all segments but the first are entirely free"
+        );
         assert_eq!(taken.len(), 3, "the first segment's other slots stay");
         assert_eq!(segs.count(), 1);
         segs.release_all(slot);

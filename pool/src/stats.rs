@@ -112,7 +112,10 @@ unsafe impl Send for CounterRef {}
 
 impl Registry {
     pub(crate) const fn new() -> Self {
-        Self { caches: Vec::new(), retired: [0; 3] }
+        Self {
+            caches: Vec::new(),
+            retired: [0; 3],
+        }
     }
 
     pub(crate) fn add(&mut self, c: &Counters) {

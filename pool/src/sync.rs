@@ -39,5 +39,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// read-modify-write, so the owner pays a plain `add` on the fast path.
 #[inline(always)]
 pub(crate) fn bump(counter: &AtomicU64, by: u64) {
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
 }
+
+/// `[AtomicPtr::new(null); N]`, as a constant where it can be one.
+#[cfg(not(typool_loom))]
+macro_rules! null_ptrs {
+    () => {
+        [const { $crate::sync::AtomicPtr::new(core::ptr::null_mut()) }; _]
+    };
+}
+#[cfg(typool_loom)]
+macro_rules! null_ptrs {
+    () => {
+        core::array::from_fn(|_| $crate::sync::AtomicPtr::new(core::ptr::null_mut()))
+    };
+}
+pub(crate) use null_ptrs;

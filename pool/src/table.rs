@@ -12,7 +12,7 @@
 //! lock-free here to model.
 
 use crate::cache::LocalCache;
-use crate::sync::{lock, loom_const_fn, AtomicPtr, Mutex, Ordering};
+use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, Mutex, Ordering};
 use core::ptr;
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -36,7 +36,7 @@ fn bucket_layout(b: usize) -> Layout {
 impl CacheTable {
     loom_const_fn! {
         pub(crate) const fn new() -> Self {
-            Self { buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS], install: Mutex::new(()) }
+            Self { buckets: null_ptrs!(), install: Mutex::new(()) }
         }
     }
 
@@ -116,7 +116,10 @@ mod ids {
 
     impl Drop for Id {
         fn drop(&mut self) {
-            FREE.lock().unwrap_or_else(|p| p.into_inner()).0.push(self.0);
+            FREE.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .0
+                .push(self.0);
         }
     }
 
@@ -151,7 +154,11 @@ mod tests {
         let a: *const LocalCache = table.get().unwrap();
         let b: *const LocalCache = table.get().unwrap();
         assert_eq!(a, b);
-        let other = std::thread::scope(|s| s.spawn(|| table.get().unwrap() as *const _ as usize).join().unwrap());
+        let other = std::thread::scope(|s| {
+            s.spawn(|| table.get().unwrap() as *const _ as usize)
+                .join()
+                .unwrap()
+        });
         assert_ne!(other, a as usize, "two live threads never share a cache");
     }
 }

@@ -1,0 +1,4 @@
+#[derive(typool::Pooled)]
+enum Never {}
+
+fn main() {}

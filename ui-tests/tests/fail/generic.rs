@@ -1,0 +1,6 @@
+#[derive(typool::Pooled)]
+struct Wrapper<T> {
+    value: T,
+}
+
+fn main() {}

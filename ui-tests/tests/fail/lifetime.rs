@@ -1,0 +1,6 @@
+#[derive(typool::Pooled)]
+struct Borrowed<'a> {
+    name: &'a str,
+}
+
+fn main() {}

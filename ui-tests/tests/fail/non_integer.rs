@@ -1,0 +1,7 @@
+#[derive(typool::Pooled)]
+#[pooled(initial = "lots")]
+struct Particle {
+    x: f32,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(typool::Pooled)]
+union Bits {
+    f: f32,
+    u: u32,
+}
+
+fn main() {}

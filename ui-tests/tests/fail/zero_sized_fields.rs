@@ -1,0 +1,4 @@
+#[derive(typool::Pooled)]
+struct Nothing((), [u64; 0]);
+
+fn main() {}

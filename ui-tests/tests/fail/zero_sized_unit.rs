@@ -1,0 +1,4 @@
+#[derive(typool::Pooled)]
+struct Marker;
+
+fn main() {}
