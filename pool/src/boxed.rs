@@ -110,8 +110,9 @@ impl<T: Pooled> PoolBox<T> {
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
         T::pool().debug_check_owned(ptr, "PoolBox::from_raw");
         // SAFETY: by the caller's promise `ptr` is an `into_raw` pointer, never null.
+        let ptr = unsafe { NonNull::new_unchecked(ptr) };
         Self {
-            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            ptr,
             _owns: PhantomData,
         }
     }

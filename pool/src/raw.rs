@@ -233,7 +233,7 @@ impl RawPool {
     }
 
     /// Slots carved so far (and not trimmed).
-    #[cfg(any(test, typool_loom))]
+    #[cfg(typool_loom)]
     pub(crate) fn carved(&self) -> usize {
         self.carved.load(Ordering::Relaxed)
     }

@@ -1,1 +1,1 @@
-//! Internal package of the typool workspace; see its `tests/` targets.
+//! Integration and stress tests of typool; they live in `tests/`.
