@@ -1,1 +1,279 @@
-//! Internal package of the typool workspace; see its `benches/` targets.
+//! The benchmark suite's subjects: one 64-byte object, and every way users would allocate it,
+//! behind one trait ([`Contender`]) so each scenario is written once and run for all.
+//!
+//! | contender | what it is |
+//! |---|---|
+//! | `typool` | `PoolBox<Obj>` from `#[derive(Pooled)]` |
+//! | `box_system` | `Box<Obj>` under the system allocator (glibc malloc) |
+//! | `box_mimalloc` | a box whose memory comes from mimalloc's `GlobalAlloc` directly |
+//! | `lockfree_object_pool` | `LinearObjectPool<Obj>` (lockfree-object-pool) |
+//! | `object_pool` | `Pool<Obj>` (object-pool) |
+//! | `sharded_slab` | `Slab<Obj>` insert/remove (sharded-slab) |
+//! | `mutex_vec` | `Mutex<Vec<Box<Obj>>>` free list |
+//! | `tls_freelist` | a thread-local `Vec` of free boxes: the physical limit, no sharing at all |
+
+#![allow(missing_debug_implementations)] // bench fixtures, never printed
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use typool::{PoolBox, Pooled};
+
+/// The benchmarked object: 64 bytes, one cache line.
+#[derive(Pooled, Clone, Copy, Default)]
+#[repr(C)]
+pub struct Obj {
+    pub data: [u64; 8],
+}
+
+impl Obj {
+    #[inline(always)]
+    pub fn new(seed: u64) -> Self {
+        Self { data: [seed; 8] }
+    }
+}
+
+/// A way to get an `Obj` stored somewhere and give it back. Dropping the handle frees.
+pub trait Contender: Sync + Sized + 'static {
+    type Handle: Send;
+    const NAME: &'static str;
+    fn new() -> Self;
+    fn alloc(&'static self, value: Obj) -> Self::Handle;
+
+    /// A contender that lives for the whole process (handles may borrow it).
+    fn leaked() -> &'static Self {
+        Box::leak(Box::new(Self::new()))
+    }
+}
+
+pub struct Typool;
+impl Contender for Typool {
+    type Handle = PoolBox<Obj>;
+    const NAME: &'static str = "typool";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> PoolBox<Obj> {
+        PoolBox::new(value)
+    }
+}
+
+pub struct BoxSystem;
+impl Contender for BoxSystem {
+    type Handle = Box<Obj>;
+    const NAME: &'static str = "box_system";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> Box<Obj> {
+        Box::new(value)
+    }
+}
+
+/// A `Box<Obj>` whose memory comes from mimalloc (called directly, as a `#[global_allocator]`
+/// would be — one binary cannot have two global allocators).
+pub struct MiBox(NonNull<Obj>);
+// SAFETY: owns its `Obj` like a `Box`; mimalloc frees from any thread.
+unsafe impl Send for MiBox {}
+impl Drop for MiBox {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: allocated by `BoxMimalloc::alloc` with this layout; `Obj` needs no drop.
+        unsafe { mimalloc::MiMalloc.dealloc(self.0.as_ptr().cast(), Layout::new::<Obj>()) }
+    }
+}
+
+pub struct BoxMimalloc;
+impl Contender for BoxMimalloc {
+    type Handle = MiBox;
+    const NAME: &'static str = "box_mimalloc";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> MiBox {
+        // SAFETY: the layout is non-zero.
+        let p = unsafe { mimalloc::MiMalloc.alloc(Layout::new::<Obj>()) }.cast::<Obj>();
+        let p = NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(Layout::new::<Obj>()));
+        // SAFETY: fresh, aligned memory for one `Obj`.
+        unsafe { p.as_ptr().write(value) };
+        MiBox(p)
+    }
+}
+
+pub struct LockfreeObjectPool(lockfree_object_pool::LinearObjectPool<Obj>);
+impl Contender for LockfreeObjectPool {
+    type Handle = lockfree_object_pool::LinearReusable<'static, Obj>;
+    const NAME: &'static str = "lockfree_object_pool";
+    fn new() -> Self {
+        Self(lockfree_object_pool::LinearObjectPool::new(Obj::default, |_| {}))
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> Self::Handle {
+        let mut h = self.0.pull();
+        *h = value;
+        h
+    }
+}
+
+pub struct ObjectPool(object_pool::Pool<Obj>);
+impl Contender for ObjectPool {
+    type Handle = object_pool::Reusable<'static, Obj>;
+    const NAME: &'static str = "object_pool";
+    fn new() -> Self {
+        Self(object_pool::Pool::new(0, Obj::default))
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> Self::Handle {
+        let mut h = self.0.pull(Obj::default);
+        *h = value;
+        h
+    }
+}
+
+pub struct SlabHandle(&'static sharded_slab::Slab<Obj>, usize);
+impl Drop for SlabHandle {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
+pub struct ShardedSlab(sharded_slab::Slab<Obj>);
+impl Contender for ShardedSlab {
+    type Handle = SlabHandle;
+    const NAME: &'static str = "sharded_slab";
+    fn new() -> Self {
+        Self(sharded_slab::Slab::new())
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> SlabHandle {
+        SlabHandle(&self.0, self.0.insert(value).expect("slab full"))
+    }
+}
+
+pub struct MutexHandle(Option<Box<Obj>>, &'static Mutex<Vec<Box<Obj>>>);
+impl Drop for MutexHandle {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            self.1.lock().unwrap().push(b);
+        }
+    }
+}
+
+pub struct MutexVec(Mutex<Vec<Box<Obj>>>);
+impl Contender for MutexVec {
+    type Handle = MutexHandle;
+    const NAME: &'static str = "mutex_vec";
+    fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> MutexHandle {
+        let b = match self.0.lock().unwrap().pop() {
+            Some(mut b) => {
+                *b = value;
+                b
+            }
+            None => Box::new(value),
+        };
+        MutexHandle(Some(b), &self.0)
+    }
+}
+
+thread_local! {
+    static FREE: RefCell<Vec<Box<Obj>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A box that returns to the *dropping* thread's free list.
+pub struct TlsHandle(Option<Box<Obj>>);
+impl Drop for TlsHandle {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            FREE.with(|f| f.borrow_mut().push(b));
+        }
+    }
+}
+
+pub struct TlsFreelist;
+impl Contender for TlsFreelist {
+    type Handle = TlsHandle;
+    const NAME: &'static str = "tls_freelist";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> TlsHandle {
+        let b = FREE.with(|f| match f.borrow_mut().pop() {
+            Some(mut b) => {
+                *b = value;
+                b
+            }
+            None => Box::new(value),
+        });
+        TlsHandle(Some(b))
+    }
+}
+
+/// No allocation at all: the value stays on the stack. Only the instruction counter uses it,
+/// to subtract the benchmark loop's own work (writing 64 bytes, `black_box`, the loop).
+pub struct NoAlloc;
+impl Contender for NoAlloc {
+    type Handle = Obj;
+    const NAME: &'static str = "no_alloc";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> Obj {
+        value
+    }
+}
+
+/// Scenario A's body: `n` alloc+free pairs. Shared by the criterion bench and the
+/// instruction counter so both measure the same code.
+#[inline(never)]
+pub fn pairs<C: Contender>(c: &'static C, n: u64) {
+    for i in 0..n {
+        let h = c.alloc(Obj::new(i));
+        black_box(&h);
+        drop(h);
+    }
+}
+
+/// Runs `f` with the contender type named `name`.
+#[macro_export]
+macro_rules! for_contender {
+    ($name:expr, $f:ident $(, $arg:expr)*) => {
+        match $name {
+            "typool" => $f::<$crate::Typool>($($arg),*),
+            "box_system" => $f::<$crate::BoxSystem>($($arg),*),
+            "box_mimalloc" => $f::<$crate::BoxMimalloc>($($arg),*),
+            "lockfree_object_pool" => $f::<$crate::LockfreeObjectPool>($($arg),*),
+            "object_pool" => $f::<$crate::ObjectPool>($($arg),*),
+            "sharded_slab" => $f::<$crate::ShardedSlab>($($arg),*),
+            "mutex_vec" => $f::<$crate::MutexVec>($($arg),*),
+            "tls_freelist" => $f::<$crate::TlsFreelist>($($arg),*),
+            "no_alloc" => $f::<$crate::NoAlloc>($($arg),*),
+            other => panic!("unknown contender {other}"),
+        }
+    };
+}
+
+/// Every contender's name, baseline last.
+pub const CONTENDERS: [&str; 8] = [
+    "typool",
+    "box_system",
+    "box_mimalloc",
+    "lockfree_object_pool",
+    "object_pool",
+    "sharded_slab",
+    "mutex_vec",
+    "tls_freelist",
+];
