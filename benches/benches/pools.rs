@@ -61,7 +61,11 @@ fn rounds_on_threads<C: Contender>(pool: &'static C, threads: usize, iters: u64)
             })
             .collect();
         start.wait();
-        workers.into_iter().map(|w| w.join().unwrap()).max().unwrap()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .max()
+            .unwrap()
     })
 }
 
@@ -91,7 +95,8 @@ fn producer_consumer<C: Contender>(pool: &'static C, n: u64) -> Duration {
         for i in 0..n {
             batch.push(pool.alloc(Obj::new(i)));
             if batch.len() == 64 {
-                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64))).unwrap();
+                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
+                    .unwrap();
             }
         }
         tx.send(batch).unwrap();
@@ -104,7 +109,9 @@ fn scenario_d<C: Contender>(c: &mut Criterion) {
     let pool = C::leaked();
     let mut g = c.benchmark_group("D_cross_thread");
     g.throughput(Throughput::Elements(1));
-    g.bench_function(C::NAME, |b| b.iter_custom(|iters| producer_consumer(pool, iters.max(64))));
+    g.bench_function(C::NAME, |b| {
+        b.iter_custom(|iters| producer_consumer(pool, iters.max(64)))
+    });
     g.finish();
 }
 

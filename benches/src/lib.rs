@@ -98,7 +98,8 @@ impl Contender for BoxMimalloc {
     fn alloc(&'static self, value: Obj) -> MiBox {
         // SAFETY: the layout is non-zero.
         let p = unsafe { mimalloc::MiMalloc.alloc(Layout::new::<Obj>()) }.cast::<Obj>();
-        let p = NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(Layout::new::<Obj>()));
+        let p =
+            NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(Layout::new::<Obj>()));
         // SAFETY: fresh, aligned memory for one `Obj`.
         unsafe { p.as_ptr().write(value) };
         MiBox(p)
@@ -110,7 +111,10 @@ impl Contender for LockfreeObjectPool {
     type Handle = lockfree_object_pool::LinearReusable<'static, Obj>;
     const NAME: &'static str = "lockfree_object_pool";
     fn new() -> Self {
-        Self(lockfree_object_pool::LinearObjectPool::new(Obj::default, |_| {}))
+        Self(lockfree_object_pool::LinearObjectPool::new(
+            Obj::default,
+            |_| {},
+        ))
     }
     #[inline(always)]
     fn alloc(&'static self, value: Obj) -> Self::Handle {

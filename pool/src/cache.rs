@@ -11,6 +11,14 @@
 //! and a counter bump. The counters are atomics only so that `stats()` may read them from
 //! another thread; their owner updates them with a relaxed load and store.
 //!
+//! Sizing adapts: a thread that hands a magazine to the depot and later has to take one back
+//! (its demand swings wider than its cache) doubles its magazine size, up to
+//! `PoolConfig::GROWTH` times the configured one, in unbounded pools. Without that, such a
+//! thread pays a depot round trip per magazine — and, with other threads about, gets back
+//! magazines whose slots were last written by another core: a cache miss per object. With it,
+//! the steady state of an oscillating thread touches no shared state at all. Magazines of
+//! different sizes mix freely in the depot (each carries its length).
+//!
 //! A cache must not move once registered (the pool's registry points at its counters): it
 //! lives in a `thread_local!` or in a pool's cache table, both of which stay put.
 //!
@@ -50,6 +58,8 @@ pub struct LocalCache {
     len: Cell<u32>,
     limit: Cell<u32>,
     prev: Cell<Magazine>,
+    /// Whether this cache handed a magazine to the depot since it last took one.
+    flushed: Cell<bool>,
     pub(crate) counters: Counters,
 }
 
@@ -71,6 +81,7 @@ impl LocalCache {
                 len: Cell::new(0),
                 limit: Cell::new(0),
                 prev: Cell::new(Magazine::EMPTY),
+                flushed: Cell::new(false),
                 counters: Counters::new(),
             }
         }
@@ -153,6 +164,25 @@ impl LocalCache {
 
     pub(crate) fn prev_len(&self) -> u32 {
         self.prev.get().len
+    }
+
+    /// Notes a magazine handed to the depot.
+    pub(crate) fn note_flush(&self) {
+        self.flushed.set(true);
+    }
+
+    /// Notes a magazine taken from shared state; if the cache had flushed one since the last
+    /// time, its demand oscillates past its size: grow the magazines (up to `max`).
+    pub(crate) fn note_refill(&self, max: u32) {
+        if self.flushed.replace(false) {
+            let limit = self.limit.get();
+            self.limit.set(limit.saturating_mul(2).min(max).max(limit));
+        }
+    }
+
+    /// Slots per magazine this cache works with now.
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit.get()
     }
 
     /// Counts an allocation that the slow path served.

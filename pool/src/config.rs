@@ -59,7 +59,10 @@ impl PoolConfig {
     }
 
     /// Free slots each thread keeps without touching shared state (two magazines of
-    /// `slots / 2`).
+    /// `slots / 2`). In an unbounded pool a thread whose demand swings past this — it sends
+    /// magazines to the depot and then takes them back — doubles its cache, up to
+    /// [`Self::GROWTH`] times `slots`, so that its objects stop travelling through shared
+    /// state (and through other cores' caches).
     ///
     /// # Panics
     ///
@@ -73,10 +76,23 @@ impl PoolConfig {
         self
     }
 
-    /// Slots per magazine: half the thread cache.
+    /// Slots per magazine at first: half the thread cache.
     pub(crate) const fn magazine(&self) -> u32 {
         (self.cache / 2) as u32
     }
+
+    /// How far a thread's magazines may grow ([`Self::GROWTH`] times the first size), for
+    /// unbounded pools; a bounded pool keeps them at their first size, since slots parked in
+    /// caches count against `max`.
+    pub(crate) const fn max_magazine(&self) -> u32 {
+        match self.max {
+            Some(_) => self.magazine(),
+            None => self.magazine() * Self::GROWTH,
+        }
+    }
+
+    /// Factor by which a thread cache may grow past `cache` (see `cache.rs`).
+    pub const GROWTH: u32 = 8;
 
     /// The most slots this pool may ever carve, if bounded.
     pub(crate) const fn limit(&self) -> usize {

@@ -372,6 +372,33 @@ mod tests {
         assert_eq!(pool.stats().live, N);
     }
 
+    /// A thread whose demand swings past its cache grows the cache until its steady state
+    /// touches no shared state; a bounded pool's caches stay at their configured size.
+    #[test]
+    fn oscillating_threads_grow_their_cache_in_unbounded_pools_only() {
+        fn transfers_after(pool: &Pool<u64>, rounds: usize) -> u64 {
+            for _ in 0..rounds {
+                let held: Vec<_> = (0..100).map(|i| pool.alloc(i)).collect();
+                drop(held);
+            }
+            pool.stats().depot_transfers
+        }
+        let unbounded: Pool<u64> = Pool::with_config(PoolConfig::new().cache(16));
+        let warm = transfers_after(&unbounded, 10);
+        assert_eq!(
+            transfers_after(&unbounded, 10),
+            warm,
+            "a grown cache holds the working set"
+        );
+
+        let bounded: Pool<u64> = Pool::with_config(PoolConfig::new().cache(16).max(1000));
+        let warm = transfers_after(&bounded, 10);
+        assert!(
+            transfers_after(&bounded, 10) > warm,
+            "bounded caches do not grow"
+        );
+    }
+
     #[test]
     fn reserve_grows_once() {
         let pool: Pool<u64> = Pool::with_config(PoolConfig::new().max(1000));

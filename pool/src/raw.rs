@@ -97,8 +97,9 @@ impl RawPool {
         } else {
             let mag = match self.depot.pop() {
                 Some(mag) => mag,
-                None => self.carve()?,
+                None => self.carve(cache.limit())?,
             };
+            cache.note_refill(self.config.max_magazine());
             cache.count_miss();
             cache.set_cur(mag);
             self.sample_peak();
@@ -109,15 +110,10 @@ impl RawPool {
     }
 
     /// Fresh slots from the segments, growing them if need be.
-    fn carve(&self) -> Result<Magazine, Refused> {
+    fn carve(&self, want: u32) -> Result<Magazine, Refused> {
         let mut segs = lock(&self.segments);
         let first = self.config.initial.max(PoolConfig::MIN_SEGMENT);
-        let mag = segs.carve(
-            self.slot,
-            self.config.magazine(),
-            first,
-            self.config.limit(),
-        )?;
+        let mag = segs.carve(self.slot, want, first, self.config.limit())?;
         self.carved.store(segs.carved(), Ordering::Relaxed);
         Ok(mag)
     }
@@ -142,6 +138,7 @@ impl RawPool {
             // SAFETY: the caller's slot is free and ours.
             return unsafe { push_over(cache, slot) };
         } else {
+            cache.note_flush();
             cache.set_prev(cache.take_cur());
         }
         // SAFETY: forwarded from the caller; `cur` now has room.

@@ -19,6 +19,9 @@ fn run<C: Contender>(n: u64) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().expect("usage: instructions CONTENDER N");
-    let n: u64 = args.next().and_then(|s| s.parse().ok()).expect("usage: instructions CONTENDER N");
+    let n: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("usage: instructions CONTENDER N");
     for_contender!(name.as_str(), run, n);
 }

@@ -15,8 +15,14 @@ const N: usize = 1_000_000;
 
 fn rss_kib() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
-    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS value")
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS line");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS value")
 }
 
 fn measure<H>(name: &str, make: impl Fn(u64) -> H) -> f64 {
@@ -29,7 +35,10 @@ fn measure<H>(name: &str, make: impl Fn(u64) -> H) -> f64 {
     // The Vec of handles was reserved up front; touch it so it counts fully on both sides.
     let after = rss_kib();
     let per = ((after - before).saturating_sub(vec_kib)) as f64 * 1024.0 / N as f64;
-    println!("{name:>14}: {per:6.2} bytes of RSS per live 16-byte object ({} KiB for {N})", after - before);
+    println!(
+        "{name:>14}: {per:6.2} bytes of RSS per live 16-byte object ({} KiB for {N})",
+        after - before
+    );
     drop(held);
     per
 }
