@@ -14,7 +14,7 @@ use proc_macro::TokenStream;
 
 /// Gives a type its own pool and thread-local cache: implements `typool::Pooled`.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Pooled)]
 /// #[pooled(initial = 1024, max = 100_000, cache = 64)]   // every key optional
 /// struct Particle { pos: [f32; 3], vel: [f32; 3] }

@@ -292,6 +292,17 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "pool for Ticket is exhausted: 3 of 3 live")]
+    fn new_on_a_full_bounded_pool_panics_with_the_message() {
+        #[derive(Pooled)]
+        #[pooled(max = 3, cache = 2)]
+        struct Ticket(#[allow(dead_code)] u8);
+        let held: Vec<_> = (0..3).map(|i| PoolBox::new(Ticket(i))).collect();
+        let _fourth = PoolBox::new(Ticket(4));
+        drop(held);
+    }
+
+    #[test]
     fn into_raw_from_raw_and_leak() {
         let p = PoolBox::new(Particle { pos: [9; 3] });
         let raw = PoolBox::into_raw(p);

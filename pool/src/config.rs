@@ -23,10 +23,10 @@ pub struct PoolConfig {
 impl PoolConfig {
     /// Default thread-cache size in slots.
     pub const DEFAULT_CACHE: usize = 64;
-    /// Slots in the first segment when `initial` asks for fewer.
+    /// Slots in the first segment when `initial` is not given.
     pub const MIN_SEGMENT: usize = 256;
 
-    /// Unbounded, `initial = 0` (the first segment holds [`Self::MIN_SEGMENT`] slots),
+    /// Unbounded, no `initial` (the first segment holds [`Self::MIN_SEGMENT`] slots),
     /// `cache = 64`.
     pub const fn new() -> Self {
         Self {
@@ -74,6 +74,15 @@ impl PoolConfig {
         );
         self.cache = slots;
         self
+    }
+
+    /// Slots in the first segment: `initial`, or [`Self::MIN_SEGMENT`] when not given.
+    pub(crate) const fn first_segment(&self) -> usize {
+        if self.initial > 0 {
+            self.initial
+        } else {
+            Self::MIN_SEGMENT
+        }
     }
 
     /// Slots per magazine at first: half the thread cache.

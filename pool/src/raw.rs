@@ -112,7 +112,7 @@ impl RawPool {
     /// Fresh slots from the segments, growing them if need be.
     fn carve(&self, want: u32) -> Result<Magazine, Refused> {
         let mut segs = lock(&self.segments);
-        let first = self.config.initial.max(PoolConfig::MIN_SEGMENT);
+        let first = self.config.first_segment();
         let mag = segs.carve(self.slot, want, first, self.config.limit())?;
         self.carved.store(segs.carved(), Ordering::Relaxed);
         Ok(mag)

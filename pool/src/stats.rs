@@ -79,7 +79,7 @@ impl fmt::Display for PoolStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {} live (peak {}), {} of {} slots used ({:.1}%), {} segments, {} KiB, cache hit rate {:.2}%, {} depot transfers",
+            "{}: {} live (peak {}), {} of {} slots used ({:.1}%), {} segment{}, {} KiB, cache hit rate {:.2}%, {} depot transfers",
             self.type_name,
             self.live,
             self.peak_live,
@@ -87,6 +87,7 @@ impl fmt::Display for PoolStats {
             self.reserved_slots,
             self.utilization() * 100.0,
             self.segments,
+            if self.segments == 1 { "" } else { "s" },
             self.bytes_reserved / 1024,
             self.hit_rate() * 100.0,
             self.depot_transfers,

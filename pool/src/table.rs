@@ -49,10 +49,10 @@ impl CacheTable {
         if bucket.is_null() {
             bucket = self.install(b)?;
         }
+        // The cache at this id is used only by the thread holding the id, and the reference
+        // cannot leave this thread (`LocalCache` is not `Sync`).
         // SAFETY: an installed bucket holds `1 << b` initialised caches and lives until the
-        // table drops; `i < 1 << b` by `bucket_of`. The cache at this id is used only by the
-        // thread that holds the id, so handing out a shared reference to its cells is fine —
-        // and the reference cannot leave this thread, because `LocalCache` is not `Sync`.
+        // table drops; `i < 1 << b` by `bucket_of`; this thread alone uses this cache.
         Some(unsafe { &*bucket.add(i) })
     }
 
