@@ -1,11 +1,13 @@
 //! Procedural macros for [typool](https://docs.rs/typool). Use them through `typool`, which
 //! re-exports them; generated code reaches the runtime only through `::typool::__private`.
 //!
-//! Modules: `attr` parses `#[pooled(..)]`, `valid` checks the item, `expand` writes the code.
+//! Modules: `attr` parses `#[pooled(..)]`, `valid` checks the item, `expand` writes the code;
+//! `arena_scope` is the whole of `#[arena_scope]`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod arena_scope;
 mod attr;
 mod expand;
 mod valid;
@@ -27,4 +29,23 @@ use proc_macro::TokenStream;
 pub fn derive_pooled(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Gives a function a bump arena for the length of one call: `arena: &Arena` is in scope, and
+/// the arena is reset and handed back for the next call when the function returns or panics.
+///
+/// ```text
+/// #[arena_scope]                           // options: name = scratch, capacity = 65536
+/// fn handle(req: &Request) -> Response {
+///     let body: &mut str = arena.alloc_str(&req.body);
+///     ...
+/// }
+/// ```
+///
+/// Sync functions and methods lease from a per-thread list; an `async fn` leases from a global
+/// one and binds `arena: &mut Arena` instead, so that its future stays `Send`. References into
+/// the arena cannot leave the function: the borrow checker refuses.
+#[proc_macro_attribute]
+pub fn arena_scope(attr: TokenStream, item: TokenStream) -> TokenStream {
+    arena_scope::expand(attr.into(), item.into()).into()
 }

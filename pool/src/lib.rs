@@ -26,6 +26,8 @@
 //! | `table` | per-thread caches for pools you build yourself (derived types use a `thread_local!`) |
 //! | `pool`, `handle` | [`Pool<T>`] and its RAII [`Handle`] |
 //! | `pooled`, `boxed` | the [`Pooled`] trait and its one-word [`PoolBox`] |
+//! | `arena` | [`Arena`]: bump allocation, freed at once; drop list; `&Arena` as an allocator |
+//! | `lease` | arena reuse for `#[arena_scope]`: per-thread and global lists, trimming policy |
 //! | `stats`, `error`, `config` | [`PoolStats`], [`PoolError`], [`PoolConfig`] |
 //! | `sync` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
 //!
@@ -49,12 +51,14 @@
 // Lets the derive's `::typool::…` paths resolve inside this crate's own tests.
 extern crate self as typool;
 
+mod arena;
 mod boxed;
 mod cache;
 mod config;
 mod depot;
 mod error;
 mod handle;
+mod lease;
 mod magazine;
 mod pool;
 mod pooled;
@@ -67,8 +71,11 @@ mod table;
 #[cfg(all(test, typool_loom))]
 mod loom_depot;
 #[cfg(all(test, typool_loom))]
+mod loom_lease;
+#[cfg(all(test, typool_loom))]
 mod loom_pool;
 
+pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
 pub use boxed::PoolBox;
 pub use config::PoolConfig;
 pub use error::PoolError;
@@ -77,13 +84,15 @@ pub use pool::Pool;
 pub use pooled::Pooled;
 pub use stats::PoolStats;
 pub use typool_containers::SmallVector;
-pub use typool_derive::Pooled;
+pub use typool_derive::{arena_scope, Pooled};
 
 /// What generated code names. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::arena::Arena;
     pub use crate::cache::LocalCache;
     pub use crate::config::PoolConfig;
+    pub use crate::lease::ArenaLease;
     pub use crate::pool::Pool;
     pub use crate::pooled::{with_cache, Pooled, ThreadCache};
     pub use core::option::Option;

@@ -1,0 +1,6 @@
+#[typool::arena_scope]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

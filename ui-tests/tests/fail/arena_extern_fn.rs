@@ -1,0 +1,6 @@
+#[typool::arena_scope]
+extern "C" fn callback(x: u32) -> u32 {
+    *arena.alloc(x)
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[typool::arena_scope]
+struct Handler {
+    id: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[typool::arena_scope]
+fn handle(arena: &str) -> usize {
+    arena.len()
+}
+
+fn main() {}
