@@ -284,3 +284,110 @@ pub const CONTENDERS: [&str; 8] = [
     "mutex_vec",
     "tls_freelist",
 ];
+
+/// The arenas compared in `benches/arenas.rs`, behind one trait.
+#[allow(clippy::mut_from_ref)] // arenas hand out fresh memory through `&self`
+pub mod arenas {
+    use allocator_api2::alloc::Allocator;
+
+    /// A bump arena: allocate small things, reset them all.
+    pub trait BumpArena: Sized {
+        const NAME: &'static str;
+        type Alloc<'a>: Allocator
+        where
+            Self: 'a;
+        fn with_capacity(bytes: usize) -> Self;
+        fn alloc_u64(&self, v: u64) -> &mut u64;
+        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8];
+        fn alloc_str(&self, s: &str) -> &mut str;
+        fn allocator(&self) -> Self::Alloc<'_>;
+        fn reset(&mut self);
+    }
+
+    impl BumpArena for typool::Arena {
+        const NAME: &'static str = "typool_arena";
+        type Alloc<'a> = &'a typool::Arena;
+        fn with_capacity(bytes: usize) -> Self {
+            typool::Arena::with_capacity(bytes)
+        }
+        #[inline(always)]
+        fn alloc_u64(&self, v: u64) -> &mut u64 {
+            self.alloc(v)
+        }
+        #[inline(always)]
+        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
+            self.alloc_slice_copy(src)
+        }
+        #[inline(always)]
+        fn alloc_str(&self, s: &str) -> &mut str {
+            typool::Arena::alloc_str(self, s)
+        }
+        fn allocator(&self) -> &typool::Arena {
+            self
+        }
+        fn reset(&mut self) {
+            typool::Arena::reset(self)
+        }
+    }
+
+    impl BumpArena for bumpalo::Bump {
+        const NAME: &'static str = "bumpalo";
+        type Alloc<'a> = &'a bumpalo::Bump;
+        fn with_capacity(bytes: usize) -> Self {
+            bumpalo::Bump::with_capacity(bytes)
+        }
+        #[inline(always)]
+        fn alloc_u64(&self, v: u64) -> &mut u64 {
+            self.alloc(v)
+        }
+        #[inline(always)]
+        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
+            self.alloc_slice_copy(src)
+        }
+        #[inline(always)]
+        fn alloc_str(&self, s: &str) -> &mut str {
+            bumpalo::Bump::alloc_str(self, s)
+        }
+        fn allocator(&self) -> &bumpalo::Bump {
+            self
+        }
+        fn reset(&mut self) {
+            bumpalo::Bump::reset(self)
+        }
+    }
+
+    impl BumpArena for bump_scope::Bump {
+        const NAME: &'static str = "bump_scope";
+        type Alloc<'a> = &'a bump_scope::Bump;
+        fn with_capacity(bytes: usize) -> Self {
+            bump_scope::Bump::with_size(bytes)
+        }
+        #[inline(always)]
+        fn alloc_u64(&self, v: u64) -> &mut u64 {
+            self.alloc(v).into_mut()
+        }
+        #[inline(always)]
+        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
+            self.alloc_slice_copy(src).into_mut()
+        }
+        #[inline(always)]
+        fn alloc_str(&self, s: &str) -> &mut str {
+            bump_scope::Bump::alloc_str(self, s).into_mut()
+        }
+        fn allocator(&self) -> &bump_scope::Bump {
+            self
+        }
+        fn reset(&mut self) {
+            bump_scope::Bump::reset(self)
+        }
+    }
+
+    /// 1000 small allocations then a reset: the unit the instruction counter measures.
+    #[inline(never)]
+    pub fn thousand_u64<A: BumpArena>(arena: &mut A) {
+        for i in 0..1000 {
+            std::hint::black_box(arena.alloc_u64(i));
+        }
+        arena.reset();
+    }
+}
