@@ -136,13 +136,13 @@ fn rewrite(func: ItemFn, opts: &Options) -> TokenStream {
     // between threads, so it leases from the global list and sees `&mut Arena`: `&Arena` held
     // across an `.await` would make the future `!Send` (the arena is not `Sync`).
     let (source, binding) = if sig.asyncness.is_some() {
-        (quote!(global), quote!(&mut ::typool::__private::Arena))
+        (quote!(GlobalLease), quote!(&mut ::typool::__private::Arena))
     } else {
-        (quote!(local), quote!(&::typool::__private::Arena))
+        (quote!(LocalLease), quote!(&::typool::__private::Arena))
     };
     let span = block.span();
     let body = quote::quote_spanned! {span=>
-        let mut #lease = ::typool::__private::ArenaLease::#source(#capacity);
+        let mut #lease = ::typool::__private::#source::new(#capacity);
         #[allow(unused_variables)]
         let #name: #binding = #lease.arena();
         // Bound before the lease drops, so that temporaries of the body's tail expression

@@ -415,33 +415,39 @@ impl Arena {
 
     /// Drops every value allocated since `cp` (newest first) and reuses their memory.
     ///
+    /// A stale checkpoint — one taken after a position the arena was later rewound to, or
+    /// before a [`reset`](Self::reset) — is safe: what was allocated after it is dropped, and
+    /// the arena rewinds as far as it still can.
+    ///
     /// # Panics
     ///
-    /// If `cp` was taken on another arena, or names a chunk this arena no longer has (a
-    /// checkpoint from before a [`reset`](Self::reset)).
+    /// If `cp` was taken on another arena.
     pub fn restore(&mut self, cp: Checkpoint) {
         assert_eq!(
             cp.arena, self.id,
             "Arena::restore: the checkpoint belongs to another arena"
         );
-        let chunks = self.chunks.borrow();
-        let valid = (cp.chunk < chunks.len() && cp.offset <= chunks[cp.chunk].cap)
-            || (cp.chunk == 0 && cp.offset == 0);
-        assert!(
-            valid,
-            "Arena::restore: the checkpoint is from before a reset of this arena"
-        );
-        drop(chunks);
         self.run_drops(cp.seq);
-        if cp.chunk == 0 && cp.offset == 0 && self.chunks.borrow().is_empty() {
-            return;
+        let chunks = self.chunks.get_mut();
+        if cp.chunk < chunks.len() && cp.offset <= chunks[cp.chunk].cap {
+            self.enter(cp.chunk, cp.offset);
+            self.used_before.set(cp.used_before);
         }
-        self.enter(cp.chunk, cp.offset);
-        self.used_before.set(cp.used_before);
+        // Otherwise the checkpoint is stale — taken after a position the arena has since been
+        // rewound to, and its chunk freed since — so the current position is already before
+        // it: stay.
     }
 
     /// Drops everything and frees every chunk but the largest, which the next round reuses.
     pub fn reset(&mut self) {
+        self.resets.set(self.resets.get() + 1);
+        self.used_before.set(0);
+        // The steady state of a reused arena: one chunk, nothing to drop.
+        if self.drops.get().is_null() && self.chunks.get_mut().len() <= 1 {
+            let base = self.base.get();
+            self.ptr.set(if base.is_null() { EMPTY } else { base });
+            return;
+        }
         self.run_drops(0);
         let chunks = self.chunks.get_mut();
         if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
@@ -454,8 +460,6 @@ impl Arena {
             chunks.push(keep);
             self.enter(0, 0);
         }
-        self.used_before.set(0);
-        self.resets.set(self.resets.get() + 1);
     }
 
     /// Frees chunks until at most `bytes` are reserved, keeping the largest (the reuse lists'
@@ -905,6 +909,32 @@ mod tests {
         );
         let strs = arena.alloc_str("héllo");
         assert_eq!(strs, "héllo");
+    }
+
+    #[test]
+    fn stale_checkpoints_drop_what_came_after_and_corrupt_nothing() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noisy = |i| Noisy(count.clone(), i, order.clone());
+        let mut arena = Arena::with_capacity(64);
+        arena.alloc(noisy(0));
+        let early = arena.checkpoint();
+        arena.alloc_slice_fill_with(100, |_| 1u64); // a second chunk
+        let late = arena.checkpoint();
+        arena.restore(early);
+        let kept = arena.alloc(noisy(1)) as *const Noisy;
+        arena.alloc_slice_fill_with(10_000, |_| 2u64); // frees and replaces the second chunk
+        arena.alloc(noisy(2));
+        arena.restore(late); // stale: its chunk is gone
+        assert_eq!(
+            count.load(Ordering::Relaxed),
+            2,
+            "values 1 and 2 came after `late`"
+        );
+        let fresh = arena.alloc(7u64);
+        assert_ne!(core::ptr::from_ref(fresh).cast::<u8>(), kept.cast::<u8>());
+        arena.reset();
+        assert_eq!(count.load(Ordering::Relaxed), 3);
     }
 
     #[test]

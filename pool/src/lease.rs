@@ -10,8 +10,10 @@
 //! - After a reset an arena holds only its largest chunk. If that chunk is over
 //!   [`HIGH_WATER`] (1 MiB) — one request needed a lot — it is freed too, so a long-running
 //!   server's idle memory stays bounded by lists × high-water mark.
-//! - A thread keeps up to [`PER_THREAD`] arenas (more are needed only while scopes nest);
-//!   the global list keeps up to [`GLOBAL`]. An arena with no place to go is dropped.
+//! - A thread keeps up to [`PER_THREAD`] arenas, one per level of nesting of sync scopes, as a
+//!   stack of slots used in place: a lease takes the slot at the current depth, so entering
+//!   and leaving a scope moves no arena. Deeper nesting gets a fresh arena, dropped after use.
+//!   The global list keeps up to [`GLOBAL`] arenas; one with no place to go is dropped.
 //!
 //! # The global list
 //!
@@ -22,7 +24,7 @@
 
 use crate::arena::Arena;
 use crate::sync::{AtomicPtr, Ordering};
-use core::cell::RefCell;
+use core::cell::{Cell, UnsafeCell};
 use core::mem::ManuallyDrop;
 use core::ptr;
 
@@ -86,50 +88,61 @@ impl<const N: usize> Drop for ArenaList<N> {
 #[cfg(not(typool_loom))]
 static GLOBAL_LIST: ArenaList<GLOBAL> = ArenaList::new();
 
+/// This thread's arenas for sync scopes: slot `i` serves the scope nested `i` deep.
+struct LocalArenas {
+    depth: Cell<usize>,
+    slots: [UnsafeCell<Option<Arena>>; PER_THREAD],
+}
+
 std::thread_local! {
-    static LOCAL_LIST: RefCell<Vec<Arena>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: LocalArenas = const {
+        LocalArenas { depth: Cell::new(0), slots: [const { UnsafeCell::new(None) }; PER_THREAD] }
+    };
 }
 
 /// Resets `arena` and applies the high-water policy.
+#[inline]
 fn recycle(arena: &mut Arena) {
     arena.reset();
     arena.shrink_to(HIGH_WATER);
 }
 
-/// An arena on loan to one `#[arena_scope]` call. Generated code names it through
-/// `typool::__private`.
+/// An arena on loan to one call of a sync `#[arena_scope]` function: this thread's slot at
+/// the current nesting depth. Not `Send`: it points into this thread's slots. Generated code
+/// names it through `typool::__private`.
 #[derive(Debug)]
-pub struct ArenaLease {
-    held: ManuallyDrop<Held>,
+pub struct LocalLease {
+    held: ManuallyDrop<Local>,
 }
 
-/// A local lease holds its arena by value (no allocation per call); a global one keeps the
-/// box the global list stores.
 #[derive(Debug)]
-enum Held {
-    Local(Arena),
-    Global(Box<Arena>),
+enum Local {
+    /// This thread's slot at `depth` (see `LocalArenas`).
+    Slot { arena: *mut Arena, depth: usize },
+    /// Nested deeper than `PER_THREAD`, or leased during thread teardown.
+    Owned(Arena),
 }
 
-impl ArenaLease {
-    /// Leases from this thread's list (for sync functions).
-    pub fn local(capacity: usize) -> Self {
-        let arena = LOCAL_LIST.try_with(|l| l.borrow_mut().pop()).ok().flatten();
-        let arena = arena.unwrap_or_else(|| Arena::with_capacity(capacity));
+impl LocalLease {
+    /// Leases this thread's arena for the current nesting depth.
+    #[inline]
+    pub fn new(capacity: usize) -> Self {
+        let slot = LOCAL.try_with(|l| {
+            let depth = l.depth.get();
+            let slot = l.slots.get(depth)?.get();
+            l.depth.set(depth + 1);
+            // SAFETY: slot `depth` is used only by the lease at that depth, and leases of one
+            // thread end in reverse order of creation (they are locals of nested calls, and
+            // `LocalLease` is not `Send`); the thread-local outlives every lease of its thread.
+            let arena = unsafe { (*slot).get_or_insert_with(|| Arena::with_capacity(capacity)) };
+            Some(Local::Slot { arena, depth })
+        });
+        let held = slot
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Local::Owned(Arena::with_capacity(capacity)));
         Self {
-            held: ManuallyDrop::new(Held::Local(arena)),
-        }
-    }
-
-    /// Leases from the global list (for `async fn`s, whose futures may change threads).
-    pub fn global(capacity: usize) -> Self {
-        #[cfg(not(typool_loom))]
-        let arena = GLOBAL_LIST.take();
-        #[cfg(typool_loom)]
-        let arena = None;
-        let arena = arena.unwrap_or_else(|| Box::new(Arena::with_capacity(capacity)));
-        Self {
-            held: ManuallyDrop::new(Held::Global(arena)),
+            held: ManuallyDrop::new(held),
         }
     }
 
@@ -137,30 +150,61 @@ impl ArenaLease {
     #[inline]
     pub fn arena(&mut self) -> &mut Arena {
         match &mut *self.held {
-            Held::Local(a) => a,
-            Held::Global(b) => b,
+            // SAFETY: the slot is this lease's alone until it drops (see `new`).
+            Local::Slot { arena, .. } => unsafe { &mut **arena },
+            Local::Owned(a) => a,
         }
     }
 }
 
-impl Drop for ArenaLease {
+impl Drop for LocalLease {
+    #[inline]
     fn drop(&mut self) {
         recycle(self.arena());
         // SAFETY: taken once, here; the field is not used again.
-        match unsafe { ManuallyDrop::take(&mut self.held) } {
-            Held::Local(arena) => {
-                let _ = LOCAL_LIST.try_with(|l| {
-                    let mut l = l.borrow_mut();
-                    if l.len() < PER_THREAD {
-                        l.push(arena);
-                    }
-                });
-            }
-            #[cfg(not(typool_loom))]
-            Held::Global(arena) => GLOBAL_LIST.give(arena),
-            #[cfg(typool_loom)]
-            Held::Global(_) => {}
+        if let Local::Slot { depth, .. } = unsafe { ManuallyDrop::take(&mut self.held) } {
+            let _ = LOCAL.try_with(|l| l.depth.set(depth));
         }
+    }
+}
+
+/// An arena on loan to one call of an `async` `#[arena_scope]` function, from the global
+/// list; `Send`, so the future can move between threads. Generated code names it through
+/// `typool::__private`.
+#[derive(Debug)]
+pub struct GlobalLease {
+    arena: ManuallyDrop<Box<Arena>>,
+}
+
+impl GlobalLease {
+    /// Leases an idle arena from the global list, or a new one.
+    pub fn new(capacity: usize) -> Self {
+        #[cfg(not(typool_loom))]
+        let arena = GLOBAL_LIST.take();
+        #[cfg(typool_loom)]
+        let arena = None;
+        let arena = arena.unwrap_or_else(|| Box::new(Arena::with_capacity(capacity)));
+        Self {
+            arena: ManuallyDrop::new(arena),
+        }
+    }
+
+    /// The leased arena.
+    #[inline]
+    pub fn arena(&mut self) -> &mut Arena {
+        &mut self.arena
+    }
+}
+
+impl Drop for GlobalLease {
+    fn drop(&mut self) {
+        recycle(&mut self.arena);
+        // SAFETY: taken once, here; the field is not used again.
+        let arena = unsafe { ManuallyDrop::take(&mut self.arena) };
+        #[cfg(not(typool_loom))]
+        GLOBAL_LIST.give(arena);
+        #[cfg(typool_loom)]
+        drop(arena);
     }
 }
 
@@ -171,11 +215,11 @@ mod tests {
     #[test]
     fn local_leases_reuse_one_arena() {
         let first = {
-            let mut lease = ArenaLease::local(1024);
+            let mut lease = LocalLease::new(1024);
             lease.arena().alloc(1u32);
             lease.arena().stats().bytes_reserved
         };
-        let mut again = ArenaLease::local(1024);
+        let mut again = LocalLease::new(1024);
         let s = again.arena().stats();
         assert_eq!(
             (s.bytes_used, s.bytes_reserved, s.resets),
@@ -188,12 +232,12 @@ mod tests {
     fn oversized_arenas_are_emptied_before_reuse() {
         {
             use allocator_api2::alloc::Allocator;
-            let mut lease = ArenaLease::local(64);
+            let mut lease = LocalLease::new(64);
             let big = core::alloc::Layout::from_size_align(HIGH_WATER + 1, 8).unwrap();
             (&*lease.arena()).allocate(big).unwrap();
             assert!(lease.arena().stats().bytes_reserved > HIGH_WATER);
         }
-        let mut again = ArenaLease::local(64);
+        let mut again = LocalLease::new(64);
         assert_eq!(again.arena().stats().bytes_reserved, 0);
     }
 

@@ -92,7 +92,7 @@ pub mod __private {
     pub use crate::arena::Arena;
     pub use crate::cache::LocalCache;
     pub use crate::config::PoolConfig;
-    pub use crate::lease::ArenaLease;
+    pub use crate::lease::{GlobalLease, LocalLease};
     pub use crate::pool::Pool;
     pub use crate::pooled::{with_cache, Pooled, ThreadCache};
     pub use core::option::Option;
