@@ -62,3 +62,35 @@ for c in CONTENDERS:
     ratios = [f"{v / b:.2f}" if v and b else "–" for v, b in zip(vals, base)]
     name = f"**{c}**" if c == "typool" else c
     print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+# --- arenas (`cargo bench -p typool-benches --bench arenas`) ---
+ARENAS = ["typool_arena", "bumpalo", "bump_scope"]
+arena_groups = [
+    ("arena_small_u64", "1000 `u64` values, then reset", 1000, None),
+    ("arena_slice_64B", "1000 copies of a 64-byte slice, then reset", 1000, None),
+    ("arena_str", "1000 copies of a 33-byte string, then reset", 1000, None),
+    ("arena_vec_push", "`Vec` in the arena (allocator-api2), push 10 elements", 10, "10"),
+    ("arena_vec_push", "`Vec` in the arena (allocator-api2), push 1000 elements", 1000, "1000"),
+]
+if (ROOT / "arena_small_u64").exists():
+    print("\n**Arenas** (ns per element, median; ratio to bumpalo in the same run)\n")
+    print("| workload | " + " | ".join(ARENAS) + " | typool ÷ bumpalo |")
+    print("|---|" + "---:|" * (len(ARENAS) + 1))
+    for group, title, per, sub in arena_groups:
+        vals = {}
+        for a in ARENAS:
+            p = ROOT / group / a / sub if sub else ROOT / group / a
+            if p.exists():
+                vals[a] = median(p) / per
+        cells = [f"{vals[a]:.2f}" if a in vals else "–" for a in ARENAS]
+        ratio = f"{vals['typool_arena'] / vals['bumpalo']:.2f}" if "bumpalo" in vals and "typool_arena" in vals else "–"
+        print(f"| {title} | " + " | ".join(cells) + f" | {ratio} |")
+    print("\n**One request** (ns per call, median)\n")
+    print("| handler | median |\n|---|---:|")
+    for name in ["typool_arena_scope", "bumpalo_new_per_request", "bumpalo_reused_by_hand"]:
+        p = ROOT / "request" / name
+        if p.exists():
+            print(f"| {name} | {median(p):.1f} |")
+    p = ROOT / "scope_enter_exit" / "typool_arena_scope_empty"
+    if p.exists():
+        print(f"| `#[arena_scope]` on an empty fn (enter + exit) | {median(p):.1f} |")

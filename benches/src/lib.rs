@@ -382,6 +382,15 @@ pub mod arenas {
         }
     }
 
+    /// 1000 string copies then a reset: the instruction counter's `str` unit.
+    #[inline(never)]
+    pub fn thousand_str<A: BumpArena>(arena: &mut A, s: &str) {
+        for _ in 0..1000 {
+            std::hint::black_box(arena.alloc_str(std::hint::black_box(s)));
+        }
+        arena.reset();
+    }
+
     /// 1000 small allocations then a reset: the unit the instruction counter measures.
     #[inline(never)]
     pub fn thousand_u64<A: BumpArena>(arena: &mut A) {

@@ -308,12 +308,11 @@ impl Arena {
     /// # Panics
     ///
     /// If the system refuses a new chunk.
+    #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_slice_copy<T: Copy + Send>(&self, src: &[T]) -> &mut [T] {
-        let layout = Layout::for_value(src);
         let p = self
-            .alloc_layout(layout)
-            .unwrap_or_else(|| out_of_memory(layout))
+            .alloc_layout_or_oom(Layout::for_value(src))
             .cast::<T>()
             .as_ptr();
         // SAFETY: fresh, aligned memory for `src.len()` elements; `T: Copy`.
@@ -381,6 +380,7 @@ impl Arena {
     /// # Panics
     ///
     /// If the system refuses a new chunk.
+    #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_str(&self, s: &str) -> &mut str {
         let bytes = self.alloc_slice_copy(s.as_bytes());
@@ -403,6 +403,7 @@ impl Arena {
     }
 
     /// The current position, to [`restore`](Self::restore) later.
+    #[inline]
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             arena: self.id,
