@@ -304,57 +304,38 @@ pub mod arenas {
         fn reset(&mut self);
     }
 
-    impl BumpArena for typool::Arena {
-        const NAME: &'static str = "typool_arena";
-        type Alloc<'a> = &'a typool::Arena;
-        fn with_capacity(bytes: usize) -> Self {
-            typool::Arena::with_capacity(bytes)
-        }
-        #[inline(always)]
-        fn alloc_u64(&self, v: u64) -> &mut u64 {
-            self.alloc(v)
-        }
-        #[inline(always)]
-        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
-            self.alloc_slice_copy(src)
-        }
-        #[inline(always)]
-        fn alloc_str(&self, s: &str) -> &mut str {
-            typool::Arena::alloc_str(self, s)
-        }
-        fn allocator(&self) -> &typool::Arena {
-            self
-        }
-        fn reset(&mut self) {
-            typool::Arena::reset(self)
-        }
+    /// typool's `Arena` and bumpalo's `Bump` share the method names the trait needs.
+    macro_rules! same_names {
+        ($ty:ty, $name:literal) => {
+            impl BumpArena for $ty {
+                const NAME: &'static str = $name;
+                type Alloc<'a> = &'a $ty;
+                fn with_capacity(bytes: usize) -> Self {
+                    <$ty>::with_capacity(bytes)
+                }
+                #[inline(always)]
+                fn alloc_u64(&self, v: u64) -> &mut u64 {
+                    self.alloc(v)
+                }
+                #[inline(always)]
+                fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
+                    self.alloc_slice_copy(src)
+                }
+                #[inline(always)]
+                fn alloc_str(&self, s: &str) -> &mut str {
+                    <$ty>::alloc_str(self, s)
+                }
+                fn allocator(&self) -> &$ty {
+                    self
+                }
+                fn reset(&mut self) {
+                    <$ty>::reset(self)
+                }
+            }
+        };
     }
-
-    impl BumpArena for bumpalo::Bump {
-        const NAME: &'static str = "bumpalo";
-        type Alloc<'a> = &'a bumpalo::Bump;
-        fn with_capacity(bytes: usize) -> Self {
-            bumpalo::Bump::with_capacity(bytes)
-        }
-        #[inline(always)]
-        fn alloc_u64(&self, v: u64) -> &mut u64 {
-            self.alloc(v)
-        }
-        #[inline(always)]
-        fn alloc_bytes(&self, src: &[u8]) -> &mut [u8] {
-            self.alloc_slice_copy(src)
-        }
-        #[inline(always)]
-        fn alloc_str(&self, s: &str) -> &mut str {
-            bumpalo::Bump::alloc_str(self, s)
-        }
-        fn allocator(&self) -> &bumpalo::Bump {
-            self
-        }
-        fn reset(&mut self) {
-            bumpalo::Bump::reset(self)
-        }
-    }
+    same_names!(typool::Arena, "typool_arena");
+    same_names!(bumpalo::Bump, "bumpalo");
 
     impl BumpArena for bump_scope::Bump {
         const NAME: &'static str = "bump_scope";
