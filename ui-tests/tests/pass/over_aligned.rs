@@ -1,4 +1,4 @@
-use typool::{PoolBox, Pooled};
+use typool::Pooled;
 
 #[derive(Pooled)]
 #[repr(align(64))]
