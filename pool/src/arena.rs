@@ -10,7 +10,9 @@
 //! [`Arena::reset`] frees it all and keeps the largest chunk for the next round, so an arena
 //! that is reset and reused stops asking the system for memory once it has seen its largest
 //! round. Sizes are rounded up to 8 bytes (as `malloc` rounds to 16), which keeps the bump
-//! pointer aligned for every common type and the fast path at a handful of instructions.
+//! pointer aligned for every common type and the fast path at a handful of instructions;
+//! byte data (`alloc_str`, `alloc_slice_copy` of bytes) is taken from the other end of the
+//! chunk's free gap, unrounded, so strings cost no padding.
 //!
 //! Values that need `Drop` are not leaked: each is allocated behind a small header linking it
 //! into the arena's *drop list* (newest first), which [`Arena::reset`], [`Arena::restore`],
@@ -27,8 +29,8 @@
 //! whatever happened in between, and checks that the checkpoint belongs to this arena and still
 //! names a chunk it has, so a stale checkpoint can waste memory but never corrupt it.
 //!
-//! Invariants: `base <= ptr <= end` within the current chunk (`EMPTY`/null before the
-//! first), and `ptr` is `MIN_ALIGN`-aligned; every drop-list entry's value is
+//! Invariants: `base <= ptr <= hi <= base + cap` within the current chunk (`EMPTY`/null
+//! before the first); `ptr` is `MIN_ALIGN`-aligned; `[ptr, hi)` is free; every drop-list entry's value is
 //! initialised and lies below the current position (in chunk order); entries are in strictly
 //! decreasing sequence order from the head.
 
@@ -85,8 +87,11 @@ const EMPTY: *mut u8 = ptr::without_provenance_mut(4096);
 pub struct Arena {
     /// The bump pointer: next free byte of the current chunk (see [`EMPTY`] before the first).
     ptr: Cell<*mut u8>,
-    /// End of the current chunk.
-    end: Cell<*mut u8>,
+    /// The top of the free gap: byte data (`str`, `[u8]`) is taken downwards from the end of
+    /// the chunk, unrounded; everything else upwards from `ptr`. Both check `hi - ptr`.
+    hi: Cell<*mut u8>,
+    /// Size of the current chunk (0 before the first).
+    cap: Cell<usize>,
     /// Start of the current chunk (null before the first).
     base: Cell<*mut u8>,
     /// Newest value needing drop.
@@ -168,6 +173,8 @@ pub struct Checkpoint {
     arena: u64,
     chunk: usize,
     offset: usize,
+    /// `hi` as an offset from the chunk's start.
+    top: usize,
     used_before: usize,
     seq: u64,
 }
@@ -200,7 +207,8 @@ impl Arena {
     pub fn with_capacity(bytes: usize) -> Self {
         Self {
             ptr: Cell::new(EMPTY),
-            end: Cell::new(EMPTY),
+            hi: Cell::new(EMPTY),
+            cap: Cell::new(0),
             base: Cell::new(ptr::null_mut()),
             drops: Cell::new(ptr::null_mut()),
             next_seq: Cell::new(0),
@@ -311,10 +319,12 @@ impl Arena {
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_slice_copy<T: Copy + Send>(&self, src: &[T]) -> &mut [T] {
-        let p = self
-            .alloc_layout_or_oom(Layout::for_value(src))
-            .cast::<T>()
-            .as_ptr();
+        let p = if mem::align_of::<T>() == 1 {
+            self.alloc_bytes_or_oom(mem::size_of_val(src))
+        } else {
+            self.alloc_layout_or_oom(Layout::for_value(src))
+        };
+        let p = p.cast::<T>().as_ptr();
         // SAFETY: fresh, aligned memory for `src.len()` elements; `T: Copy`.
         unsafe {
             ptr::copy_nonoverlapping(src.as_ptr(), p, src.len());
@@ -408,7 +418,13 @@ impl Arena {
         Checkpoint {
             arena: self.id,
             chunk: self.current.get(),
-            offset: self.offset(),
+            offset: self.up_bytes(),
+            // Before the first chunk, the gap will end where that chunk does.
+            top: if self.base.get().is_null() {
+                usize::MAX
+            } else {
+                self.cap.get() - self.down_bytes()
+            },
             used_before: self.used_before.get(),
             seq: self.next_seq.get(),
         }
@@ -430,9 +446,12 @@ impl Arena {
         );
         self.run_drops(cp.seq);
         let chunks = self.chunks.get_mut();
-        if cp.chunk < chunks.len() && cp.offset <= chunks[cp.chunk].cap {
-            self.enter(cp.chunk, cp.offset);
-            self.used_before.set(cp.used_before);
+        if let Some(chunk) = chunks.get(cp.chunk) {
+            let top = cp.top.min(chunk.cap);
+            if cp.offset <= top {
+                self.enter(cp.chunk, cp.offset, Some(top));
+                self.used_before.set(cp.used_before);
+            }
         }
         // Otherwise the checkpoint is stale — taken after a position the arena has since been
         // rewound to, and its chunk freed since — so the current position is already before
@@ -446,7 +465,11 @@ impl Arena {
         // The steady state of a reused arena: one chunk, nothing to drop.
         if self.drops.get().is_null() && self.chunks.get_mut().len() <= 1 {
             let base = self.base.get();
-            self.ptr.set(if base.is_null() { EMPTY } else { base });
+            if !base.is_null() {
+                self.ptr.set(base);
+                // SAFETY: `cap` is the current chunk's length.
+                self.hi.set(unsafe { base.add(self.cap.get()) });
+            }
             return;
         }
         self.run_drops(0);
@@ -459,7 +482,7 @@ impl Arena {
                 unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
             }
             chunks.push(keep);
-            self.enter(0, 0);
+            self.enter(0, 0, None);
         }
     }
 
@@ -467,7 +490,7 @@ impl Arena {
     /// trimming policy). Call after [`reset`](Self::reset).
     pub(crate) fn shrink_to(&mut self, bytes: usize) {
         debug_assert!(
-            self.offset() == 0 && self.drops.get().is_null(),
+            self.used_in_chunk() == 0 && self.drops.get().is_null(),
             "shrink_to after reset only"
         );
         let chunks = self.chunks.get_mut();
@@ -480,7 +503,8 @@ impl Arena {
         }
         self.base.set(ptr::null_mut());
         self.ptr.set(EMPTY);
-        self.end.set(EMPTY);
+        self.hi.set(EMPTY);
+        self.cap.set(0);
         self.current.set(0);
     }
 
@@ -488,7 +512,7 @@ impl Arena {
     pub fn stats(&self) -> ArenaStats {
         let chunks = self.chunks.borrow();
         ArenaStats {
-            bytes_used: self.used_before.get() + self.offset(),
+            bytes_used: self.used_before.get() + self.used_in_chunk(),
             bytes_reserved: chunks.iter().map(|c| c.cap).sum(),
             chunks: chunks.len(),
             resets: self.resets.get(),
@@ -509,7 +533,7 @@ impl Arena {
         };
         // No overflow: `Layout` keeps `size + align - 1` within `isize::MAX`.
         let need = pad + round(layout.size());
-        if need > self.end.get().addr() - p.addr() {
+        if need > self.hi.get().addr() - p.addr() {
             return None;
         }
         // SAFETY: `p + need` stays within the current chunk (or, for the empty arena, is `p`
@@ -547,8 +571,44 @@ impl Arena {
             .unwrap_or_else(|| out_of_memory(layout))
     }
 
-    /// Bytes used in the current chunk.
-    fn offset(&self) -> usize {
+    /// Takes `len` bytes of byte data (alignment 1) from the top of the free gap, unrounded.
+    #[inline(always)]
+    fn bump_down(&self, len: usize) -> Option<NonNull<u8>> {
+        let h = self.hi.get();
+        if len > h.addr() - self.ptr.get().addr() {
+            return None;
+        }
+        // SAFETY: `h - len >= ptr`, inside the current chunk's free gap (or `h` itself with
+        // `len == 0` for the empty arena); chunk pointers and `EMPTY` are non-null.
+        unsafe {
+            let at = h.sub(len);
+            self.hi.set(at);
+            Some(NonNull::new_unchecked(at))
+        }
+    }
+
+    /// `len` bytes of alignment 1, from the top; ends the program if the system refuses.
+    #[inline(always)]
+    fn alloc_bytes_or_oom(&self, len: usize) -> NonNull<u8> {
+        match self.bump_down(len) {
+            Some(p) => p,
+            None => self.alloc_bytes_slow(len),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_bytes_slow(&self, len: usize) -> NonNull<u8> {
+        let layout =
+            Layout::from_size_align(len, 1).unwrap_or_else(|_| out_of_memory(Layout::new::<u8>()));
+        if self.make_room(layout).is_none() {
+            out_of_memory(layout);
+        }
+        self.bump_down(len).expect("a fresh chunk fits the request")
+    }
+
+    /// Bytes taken upwards in the current chunk.
+    fn up_bytes(&self) -> usize {
         let base = self.base.get();
         if base.is_null() {
             0
@@ -557,10 +617,30 @@ impl Arena {
         }
     }
 
+    /// Bytes taken downwards in the current chunk.
+    fn down_bytes(&self) -> usize {
+        let base = self.base.get();
+        if base.is_null() {
+            0
+        } else {
+            base.addr() + self.cap.get() - self.hi.get().addr()
+        }
+    }
+
+    /// Bytes used in the current chunk, both ways.
+    fn used_in_chunk(&self) -> usize {
+        self.up_bytes() + self.down_bytes()
+    }
+
     #[cold]
     #[inline(never)]
     fn alloc_slow(&self, layout: Layout) -> Option<NonNull<u8>> {
-        // Move on to a kept chunk (after a restore or reset) or a new one, then retry.
+        self.make_room(layout)?;
+        self.alloc_layout(layout)
+    }
+
+    /// Moves on to a kept chunk (after a restore or reset) or a new one that fits `layout`.
+    fn make_room(&self, layout: Layout) -> Option<()> {
         let need = layout.size().checked_add(layout.align())?;
         let next = self.current.get() + usize::from(!self.base.get().is_null());
         let reuse = self
@@ -569,12 +649,13 @@ impl Arena {
             .get(next)
             .is_some_and(|c| c.cap >= need);
         if reuse {
-            self.used_before.set(self.used_before.get() + self.offset());
-            self.enter(next, 0);
+            self.used_before
+                .set(self.used_before.get() + self.used_in_chunk());
+            self.enter(next, 0, None);
         } else {
             self.grow(need)?;
         }
-        self.alloc_layout(layout)
+        Some(())
     }
 
     /// Allocates a chunk of at least `need` bytes and makes it current, placed right after
@@ -600,28 +681,32 @@ impl Arena {
             unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
         }
         if !self.base.get().is_null() {
-            self.used_before.set(self.used_before.get() + self.offset());
+            self.used_before
+                .set(self.used_before.get() + self.used_in_chunk());
         }
         chunks.push(Chunk { ptr, cap });
         drop(chunks);
-        self.enter(at, 0);
+        self.enter(at, 0, None);
         Some(())
     }
 
-    /// Makes chunk `index` current, `offset` bytes in (`offset <= cap`).
-    fn enter(&self, index: usize, offset: usize) {
+    /// Makes chunk `index` current with `offset` bytes taken upwards and the free gap ending
+    /// at `top` (the chunk's end when `None`); `offset <= top <= cap`.
+    fn enter(&self, index: usize, offset: usize, top: Option<usize>) {
         let chunks = self.chunks.borrow();
         let Chunk { ptr, cap } = chunks[index];
+        let top = top.unwrap_or(cap);
         debug_assert!(
-            offset <= cap,
-            "offset {offset} past the chunk's {cap} bytes"
+            offset <= top && top <= cap,
+            "offsets {offset}..{top} outside the chunk's {cap} bytes"
         );
         self.current.set(index);
         self.base.set(ptr.as_ptr());
-        // SAFETY: `offset <= cap` and `cap` is the chunk's length: both stay in bounds.
+        self.cap.set(cap);
+        // SAFETY: `offset <= top <= cap` and `cap` is the chunk's length: all in bounds.
         unsafe {
             self.ptr.set(ptr.as_ptr().add(offset));
-            self.end.set(ptr.as_ptr().add(cap));
+            self.hi.set(ptr.as_ptr().add(top));
         }
     }
 
@@ -716,7 +801,7 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let fits = self.end.get().addr() - ptr.as_ptr().addr() >= round(new.size());
+        let fits = self.hi.get().addr() - ptr.as_ptr().addr() >= round(new.size());
         if self.is_top(ptr, old.size()) && ptr.as_ptr().addr() % new.align() == 0 && fits {
             // SAFETY: `ptr + round(new.size())` is within the current chunk (checked).
             self.ptr.set(unsafe { ptr.as_ptr().add(round(new.size())) });

@@ -10,7 +10,14 @@ use typool::{Arena, Checkpoint};
 
 #[derive(Clone, Debug)]
 enum Op {
-    Alloc { size: usize, align_log2: u32 },
+    Alloc {
+        size: usize,
+        align_log2: u32,
+    },
+    /// Byte data, which the arena takes from the other end of its free gap.
+    Bytes {
+        size: usize,
+    },
     Checkpoint,
     Restore(usize),
     Reset,
@@ -20,6 +27,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (prop_oneof![0usize..=64, 0usize..=4096, 0usize..=65536], 0u32..=12)
             .prop_map(|(size, align_log2)| Op::Alloc { size, align_log2 }),
+        3 => prop_oneof![0usize..=64, 0usize..=4096, 0usize..=65536].prop_map(|size| Op::Bytes { size }),
         2 => Just(Op::Checkpoint),
         2 => any::<usize>().prop_map(Op::Restore),
         1 => Just(Op::Reset),
@@ -85,6 +93,16 @@ fn run(ops: Vec<Op>, precise: bool) -> Result<(), TestCaseError> {
                     unsafe { std::ptr::write_bytes(p.as_ptr(), fill, size) };
                     live.push(Live {
                         addr: p.as_ptr() as usize,
+                        size,
+                        fill,
+                        time,
+                    });
+                }
+                Op::Bytes { size } => {
+                    let fill = (time % 251) as u8;
+                    let copy = arena.alloc_slice_copy(&vec![fill; size]);
+                    live.push(Live {
+                        addr: copy.as_ptr() as usize,
                         size,
                         fill,
                         time,
