@@ -18,3 +18,5 @@ for a in typool_arena bumpalo bump_scope; do
     done
     echo "$row"
 done
+x=$(ir typool_arena scope $r1); y=$(ir typool_arena scope $r2)
+printf '\n`#[arena_scope]` enter + exit: %.2f instructions\n' "$(echo "($y - $x) / (($r2 - $r1) * 1000)" | bc -l)"

@@ -459,6 +459,7 @@ impl Arena {
     }
 
     /// Drops everything and frees every chunk but the largest, which the next round reuses.
+    #[inline]
     pub fn reset(&mut self) {
         self.resets.set(self.resets.get() + 1);
         self.used_before.set(0);
@@ -472,6 +473,12 @@ impl Arena {
             }
             return;
         }
+        self.reset_slow();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reset_slow(&mut self) {
         self.run_drops(0);
         let chunks = self.chunks.get_mut();
         if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
@@ -488,11 +495,17 @@ impl Arena {
 
     /// Frees chunks until at most `bytes` are reserved, keeping the largest (the reuse lists'
     /// trimming policy). Call after [`reset`](Self::reset).
+    #[inline]
     pub(crate) fn shrink_to(&mut self, bytes: usize) {
-        debug_assert!(
-            self.used_in_chunk() == 0 && self.drops.get().is_null(),
-            "shrink_to after reset only"
-        );
+        if self.cap.get() <= bytes && self.chunks.get_mut().len() <= 1 {
+            return;
+        }
+        self.shrink_slow(bytes);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn shrink_slow(&mut self, bytes: usize) {
         let chunks = self.chunks.get_mut();
         if chunks.iter().map(|c| c.cap).sum::<usize>() <= bytes {
             return;

@@ -26,7 +26,7 @@ use crate::arena::Arena;
 use crate::sync::{AtomicPtr, Ordering};
 use core::cell::{Cell, UnsafeCell};
 use core::mem::ManuallyDrop;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 /// An arena bigger than this after a reset is emptied before reuse.
 pub const HIGH_WATER: usize = 1 << 20;
@@ -111,18 +111,17 @@ fn recycle(arena: &mut Arena) {
 /// An arena on loan to one call of a sync `#[arena_scope]` function: this thread's slot at
 /// the current nesting depth. Not `Send`: it points into this thread's slots. Generated code
 /// names it through `typool::__private`.
+///
+/// Two words, so that entering and leaving a scope moves no arena around.
 #[derive(Debug)]
 pub struct LocalLease {
-    held: ManuallyDrop<Local>,
+    arena: NonNull<Arena>,
+    /// The slot's depth, or [`OWNED`] for a boxed arena of our own (nested deeper than
+    /// `PER_THREAD`, or leased during thread teardown — rare enough to allocate).
+    depth: usize,
 }
 
-#[derive(Debug)]
-enum Local {
-    /// This thread's slot at `depth` (see `LocalArenas`).
-    Slot { arena: *mut Arena, depth: usize },
-    /// Nested deeper than `PER_THREAD`, or leased during thread teardown.
-    Owned(Arena),
-}
+const OWNED: usize = usize::MAX;
 
 impl LocalLease {
     /// Leases this thread's arena for the current nesting depth.
@@ -136,25 +135,31 @@ impl LocalLease {
             // thread end in reverse order of creation (they are locals of nested calls, and
             // `LocalLease` is not `Send`); the thread-local outlives every lease of its thread.
             let arena = unsafe { (*slot).get_or_insert_with(|| Arena::with_capacity(capacity)) };
-            Some(Local::Slot { arena, depth })
+            Some(Self {
+                arena: NonNull::from(arena),
+                depth,
+            })
         });
-        let held = slot
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| Local::Owned(Arena::with_capacity(capacity)));
+        match slot {
+            Ok(Some(lease)) => lease,
+            _ => Self::owned(capacity),
+        }
+    }
+
+    #[cold]
+    fn owned(capacity: usize) -> Self {
+        let arena = Box::new(Arena::with_capacity(capacity));
         Self {
-            held: ManuallyDrop::new(held),
+            arena: NonNull::from(Box::leak(arena)),
+            depth: OWNED,
         }
     }
 
     /// The leased arena.
     #[inline]
     pub fn arena(&mut self) -> &mut Arena {
-        match &mut *self.held {
-            // SAFETY: the slot is this lease's alone until it drops (see `new`).
-            Local::Slot { arena, .. } => unsafe { &mut **arena },
-            Local::Owned(a) => a,
-        }
+        // SAFETY: the slot (or the box) is this lease's alone until it drops (see `new`).
+        unsafe { self.arena.as_mut() }
     }
 }
 
@@ -162,8 +167,11 @@ impl Drop for LocalLease {
     #[inline]
     fn drop(&mut self) {
         recycle(self.arena());
-        // SAFETY: taken once, here; the field is not used again.
-        if let Local::Slot { depth, .. } = unsafe { ManuallyDrop::take(&mut self.held) } {
+        if self.depth == OWNED {
+            // SAFETY: `owned` leaked this box for us; it is reclaimed once, here.
+            drop(unsafe { Box::from_raw(self.arena.as_ptr()) });
+        } else {
+            let depth = self.depth;
             let _ = LOCAL.try_with(|l| l.depth.set(depth));
         }
     }

@@ -155,3 +155,19 @@ fn arenas_outside_the_attribute() {
     assert_eq!(total, 6);
     assert_eq!(arena.stats().bytes_used, 0);
 }
+
+/// Nesting deeper than the thread's slots falls back to arenas of its own; each level still
+/// sees only its own allocations.
+#[arena_scope]
+fn nest(depth: u32) -> usize {
+    arena.alloc_slice_fill_with(depth as usize + 1, |i| i as u8);
+    let below = if depth == 0 { 0 } else { nest(depth - 1) };
+    assert_eq!(arena.stats().bytes_used, (depth as usize + 1).next_multiple_of(8), "level {depth}");
+    below + 1
+}
+
+#[test]
+fn deep_nesting_gets_arenas_of_its_own() {
+    assert_eq!(nest(9), 10);
+    assert_eq!(nest(9), 10, "and the slots are whole again afterwards");
+}

@@ -19,13 +19,26 @@ fn run<A: BumpArena>(what: &str, rounds: u64) {
     }
 }
 
+#[typool::arena_scope]
+fn empty_scope() {}
+
+/// `#[arena_scope]` enter + exit, 1000 times per round.
+fn scopes(rounds: u64) {
+    for _ in 0..=rounds {
+        for _ in 0..1000 {
+            empty_scope();
+        }
+    }
+}
+
 fn main() {
-    let usage = "usage: arena_instructions ARENA u64|str ROUNDS";
+    let usage = "usage: arena_instructions ARENA u64|str|scope ROUNDS";
     let mut args = std::env::args().skip(1);
     let name = args.next().expect(usage);
     let what = args.next().expect(usage);
     let rounds: u64 = args.next().and_then(|s| s.parse().ok()).expect(usage);
     match name.as_str() {
+        "typool_arena" if what == "scope" => scopes(rounds),
         "typool_arena" => run::<typool::Arena>(&what, rounds),
         "bumpalo" => run::<bumpalo::Bump>(&what, rounds),
         "bump_scope" => run::<bump_scope::Bump>(&what, rounds),
