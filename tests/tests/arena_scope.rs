@@ -162,7 +162,11 @@ fn arenas_outside_the_attribute() {
 fn nest(depth: u32) -> usize {
     arena.alloc_slice_fill_with(depth as usize + 1, |i| i as u8);
     let below = if depth == 0 { 0 } else { nest(depth - 1) };
-    assert_eq!(arena.stats().bytes_used, (depth as usize + 1).next_multiple_of(8), "level {depth}");
+    assert_eq!(
+        arena.stats().bytes_used,
+        (depth as usize + 1).next_multiple_of(8),
+        "level {depth}"
+    );
     below + 1
 }
 
