@@ -7,7 +7,6 @@
 use allocator_api2::vec::Vec as AVec;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use typool::arena_scope;
 use typool_benches::arenas::BumpArena;
 
@@ -129,10 +128,7 @@ fn suite(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+    config = typool_benches::criterion_config();
     targets = suite
 }
 criterion_main!(benches);

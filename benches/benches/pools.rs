@@ -130,10 +130,7 @@ fn suite(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+    config = typool_benches::criterion_config();
     targets = suite
 }
 criterion_main!(benches);
