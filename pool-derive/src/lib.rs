@@ -43,7 +43,8 @@ pub fn derive_pooled(input: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Sync functions and methods lease from a per-thread list; an `async fn` leases from a global
-/// one and binds `arena: &mut Arena` instead, so that its future stays `Send`. References into
+/// one and binds `arena: &mut Arena` instead, so that its future stays `Send`. An `ArenaVec` kept
+/// across an `.await` holds a `&Arena` (not `Send`) and makes the future `!Send`. References into
 /// the arena cannot leave the function: the borrow checker refuses.
 #[proc_macro_attribute]
 pub fn arena_scope(attr: TokenStream, item: TokenStream) -> TokenStream {
