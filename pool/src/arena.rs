@@ -232,43 +232,9 @@ impl Arena {
     #[inline]
     #[allow(clippy::mut_from_ref)] // each call hands out fresh, disjoint memory
     pub fn alloc<T: Send>(&self, value: T) -> &mut T {
-        if !mem::needs_drop::<T>() {
-            let p = self
-                .alloc_layout_or_oom(Layout::new::<T>())
-                .cast::<T>()
-                .as_ptr();
-            // SAFETY: fresh memory for one `T`, aligned; it is ours until a rewind, which
-            // needs `&mut self` and so ends this borrow first.
-            return unsafe {
-                p.write(value);
-                &mut *p
-            };
-        }
-        let node = self
-            .alloc_layout_or_oom(Layout::new::<DropOne<T>>())
-            .cast::<DropOne<T>>()
-            .as_ptr();
-        // SAFETY: as in `try_alloc`.
-        unsafe { self.register_one(node, value) }
-    }
-
-    /// Writes `value` into `node`, links it into the drop list and returns the value.
-    ///
-    /// # Safety
-    ///
-    /// `node` is fresh arena memory for one `DropOne<T>`.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn register_one<T>(&self, node: *mut DropOne<T>, value: T) -> &mut T {
-        // SAFETY: fresh memory for one `DropOne<T>`; once written and linked, the drop list
-        // owns the value's drop, and the reference lives no longer than `&self`.
-        unsafe {
-            node.write(DropOne {
-                header: self.header(drop_one::<T>),
-                value,
-            });
-            self.link(node.cast());
-            &mut (*node).value
-        }
+        let p = self.alloc_layout_or_oom(Self::slot_of::<T>());
+        // SAFETY: fresh arena memory laid out by `slot_of::<T>()`.
+        unsafe { self.place(p, value) }
     }
 
     /// Moves `value` into the arena, or gives it back if the system refuses a new chunk.
@@ -279,25 +245,52 @@ impl Arena {
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn try_alloc<T: Send>(&self, value: T) -> Result<&mut T, T> {
+        match self.alloc_layout(Self::slot_of::<T>()) {
+            // SAFETY: fresh arena memory laid out by `slot_of::<T>()`.
+            Some(p) => Ok(unsafe { self.place(p, value) }),
+            None => Err(value),
+        }
+    }
+
+    /// What one `T` takes: the bare value, or the value behind a drop-list header if it
+    /// needs drop.
+    const fn slot_of<T>() -> Layout {
+        if mem::needs_drop::<T>() {
+            Layout::new::<DropOne<T>>()
+        } else {
+            Layout::new::<T>()
+        }
+    }
+
+    /// Writes `value` at `p`, linking it into the drop list if it needs drop.
+    ///
+    /// # Safety
+    ///
+    /// `p` is fresh arena memory laid out by [`Self::slot_of::<T>`].
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn place<T>(&self, p: NonNull<u8>, value: T) -> &mut T {
         if !mem::needs_drop::<T>() {
-            return match self.alloc_layout(Layout::new::<T>()) {
-                Some(p) => {
-                    let p = p.cast::<T>().as_ptr();
-                    // SAFETY: fresh memory for one `T`, aligned; it is ours until a rewind,
-                    // which needs `&mut self` and so ends this borrow first.
-                    unsafe {
-                        p.write(value);
-                        Ok(&mut *p)
-                    }
-                }
-                None => Err(value),
+            let p = p.cast::<T>().as_ptr();
+            // SAFETY: memory for one `T`, aligned (the caller's contract); it is ours until a
+            // rewind, which needs `&mut self` and so ends this borrow first.
+            return unsafe {
+                p.write(value);
+                &mut *p
             };
         }
-        let Some(p) = self.alloc_layout(Layout::new::<DropOne<T>>()) else {
-            return Err(value);
-        };
-        // SAFETY: `p` is fresh arena memory for one `DropOne<T>`.
-        Ok(unsafe { self.register_one(p.cast::<DropOne<T>>().as_ptr(), value) })
+        let node = p.cast::<DropOne<T>>().as_ptr();
+        // SAFETY: memory for one `DropOne<T>` (the caller's contract); once written and
+        // linked, the drop list owns the value's drop, and the reference lives no longer than
+        // `&self`.
+        unsafe {
+            node.write(DropOne {
+                header: self.header(drop_one::<T>),
+                value,
+            });
+            self.link(node.cast());
+            &mut (*node).value
+        }
     }
 
     /// Allocates the result of `f`, built in place where the optimiser can.

@@ -97,13 +97,9 @@ impl<T> Pool<T> {
     /// [`PoolError::Exhausted`] when a bounded pool is full, [`PoolError::OutOfMemory`] when
     /// the system refuses a new segment.
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        let slot = match self.raw.table.get() {
-            Some(cache) => self.raw.alloc(cache),
-            None => self.raw.alloc_uncached(),
-        };
-        // SAFETY: the pointer comes from `place`, i.e. from this pool, holding `value`.
-        self.place(slot, value)
-            .map(|ptr| unsafe { Handle::from_parts(ptr, self) })
+        let ptr = self.alloc_in(self.raw.table.get(), value)?;
+        // SAFETY: `ptr` is a slot of this pool holding `value`, owned by nobody else.
+        Ok(unsafe { Handle::from_parts(ptr, self) })
     }
 
     /// Makes sure the pool has room for `slots` objects without growing again (up to `max`).

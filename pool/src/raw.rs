@@ -129,14 +129,17 @@ impl RawPool {
         } else if cache.prev_len() == 0 {
             cache.set_prev(cache.take_cur());
         } else if let Err(mut full) = self.depot.push(cache.take_prev()) {
-            // No memory for a descriptor: keep the slots, in an oversized `cur`.
-            let cur = cache.take_cur();
-            // SAFETY: both chains are this cache's; `full`'s slots are free and ours.
-            unsafe { cur.for_each(|s| full.push(s)) };
+            // No memory for a descriptor: keep every slot, in one oversized `cur` (the next
+            // free finds it full and tries the depot again).
+            // SAFETY: both chains are this cache's, and their slots and the caller's are free,
+            // ours, and in no other chain.
+            unsafe {
+                cache.take_cur().for_each(|s| full.push(s));
+                full.push(slot);
+            }
             cache.set_cur(full);
-            bump_frees(cache);
-            // SAFETY: the caller's slot is free and ours.
-            return unsafe { push_over(cache, slot) };
+            crate::sync::bump(&cache.counters.frees, 1);
+            return;
         } else {
             cache.note_flush();
             cache.set_prev(cache.take_cur());
@@ -276,23 +279,6 @@ impl RawPool {
 /// its allocation (on another thread) must not show as a huge number.
 fn net(allocs: u64, frees: u64) -> usize {
     (allocs.wrapping_sub(frees) as i64).max(0) as usize
-}
-
-/// Counts a free that bypassed `LocalCache::push`.
-fn bump_frees(cache: &LocalCache) {
-    crate::sync::bump(&cache.counters.frees, 1);
-}
-
-/// Pushes past the cache's limit (only when the depot cannot take a magazine).
-///
-/// # Safety
-///
-/// `slot` is a free slot of the cache's pool, in no chain.
-unsafe fn push_over(cache: &LocalCache, slot: *mut FreeSlot) {
-    let mut cur = cache.take_cur();
-    // SAFETY: forwarded from the caller.
-    unsafe { cur.push(slot) };
-    cache.set_cur(cur);
 }
 
 impl Drop for RawPool {
