@@ -52,7 +52,7 @@ impl<'p, T> Handle<'p, T> {
         // SAFETY: the handle owns a live `T`; it is forgotten, so the value is read once.
         let value = unsafe { this.ptr.as_ptr().read() };
         // SAFETY: the slot came from this pool and its value was just moved out.
-        unsafe { this.pool.free_in(this.pool.raw.table.get(), this.ptr) };
+        unsafe { this.pool.free_in(this.pool.table.get(), this.ptr) };
         value
     }
 
@@ -68,7 +68,7 @@ impl<T> Drop for Handle<'_, T> {
         impl<T> Drop for FreeOnExit<'_, '_, T> {
             fn drop(&mut self) {
                 // SAFETY: the value was dropped (or its drop panicked, which ends it too).
-                unsafe { self.0.pool.free_in(self.0.pool.raw.table.get(), self.0.ptr) };
+                unsafe { self.0.pool.free_in(self.0.pool.table.get(), self.0.ptr) };
             }
         }
         let _free = FreeOnExit(self);

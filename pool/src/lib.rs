@@ -26,6 +26,10 @@
 //! | `table` | per-thread caches for pools you build yourself (derived types use a `thread_local!`) |
 //! | `pool`, `handle` | [`Pool<T>`] and its RAII [`Handle`] |
 //! | `pooled`, `boxed` | the [`Pooled`] trait and its one-word [`PoolBox`] |
+//! | `slab` | [`SlabAllocator`]: 44 size classes, each a raw pool; as global allocator or `Allocator` |
+//! | `buddy` | [`BuddyAllocator`]: power-of-two blocks over one region, split and coalesced |
+//! | `pool_alloc` | [`PoolAlloc`]: the process-wide slab as a zero-sized allocator; [`PooledVec`] |
+//! | `os` | memory from the OS (`mmap` for large blocks) and bookkeeping that bypasses the global allocator |
 //! | `arena` | [`Arena`]: bump allocation, freed at once; drop list; `&Arena` as an allocator |
 //! | `lease` | arena reuse for `#[arena_scope]`: per-thread and global lists, trimming policy |
 //! | `stats`, `error`, `config` | [`PoolStats`], [`PoolError`], [`PoolConfig`] |
@@ -52,7 +56,9 @@
 extern crate self as typool;
 
 mod arena;
+mod blocks;
 mod boxed;
+mod buddy;
 mod cache;
 mod config;
 mod depot;
@@ -60,10 +66,14 @@ mod error;
 mod handle;
 mod lease;
 mod magazine;
+mod os;
 mod pool;
+#[cfg(not(typool_loom))]
+mod pool_alloc;
 mod pooled;
 mod raw;
 mod segment;
+mod slab;
 pub mod stats;
 mod sync;
 mod table;
@@ -77,12 +87,16 @@ mod loom_pool;
 
 pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
 pub use boxed::PoolBox;
+pub use buddy::BuddyAllocator;
 pub use config::PoolConfig;
 pub use error::PoolError;
 pub use handle::Handle;
 pub use pool::Pool;
+#[cfg(not(typool_loom))]
+pub use pool_alloc::{PoolAlloc, PooledVec};
 pub use pooled::Pooled;
-pub use stats::PoolStats;
+pub use slab::SlabAllocator;
+pub use stats::{FragmentationReport, PoolStats};
 pub use typool_containers::SmallVector;
 pub use typool_derive::{arena_scope, Pooled};
 

@@ -16,6 +16,7 @@ use crate::raw::RawPool;
 use crate::segment::Refused;
 use crate::stats::PoolStats;
 use crate::sync::loom_const_fn;
+use crate::table::CacheTable;
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -43,6 +44,8 @@ use core::ptr::NonNull;
 /// ```
 pub struct Pool<T> {
     pub(crate) raw: RawPool,
+    /// Caches of threads using this pool without a derived thread-local (see `table.rs`).
+    pub(crate) table: CacheTable<LocalCache>,
     /// A pool holds free slots, never a `T`: it is `Send` and `Sync` whatever `T` is.
     _slots_of: PhantomData<fn() -> T>,
 }
@@ -73,7 +76,11 @@ impl<T> Pool<T> {
     loom_const_fn! {
         /// An empty pool configured by `config`.
         pub const fn with_config(config: PoolConfig) -> Self {
-            Self { raw: RawPool::new(Layout::new::<T>(), config), _slots_of: PhantomData }
+            Self {
+                raw: RawPool::new(Layout::new::<T>(), config),
+                table: CacheTable::new(),
+                _slots_of: PhantomData,
+            }
         }
     }
 
@@ -97,7 +104,7 @@ impl<T> Pool<T> {
     /// [`PoolError::Exhausted`] when a bounded pool is full, [`PoolError::OutOfMemory`] when
     /// the system refuses a new segment.
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        let ptr = self.alloc_in(self.raw.table.get(), value)?;
+        let ptr = self.alloc_in(self.table.get(), value)?;
         // SAFETY: `ptr` is a slot of this pool holding `value`, owned by nobody else.
         Ok(unsafe { Handle::from_parts(ptr, self) })
     }

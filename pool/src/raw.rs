@@ -14,10 +14,10 @@ use crate::cache::LocalCache;
 use crate::config::PoolConfig;
 use crate::depot::Depot;
 use crate::magazine::{FreeSlot, Magazine};
+use crate::os::sys_vec;
 use crate::segment::{Refused, Segments, SlotLayout};
 use crate::stats::{PoolStats, Registry};
 use crate::sync::{lock, loom_const_fn, AtomicUsize, Mutex, Ordering};
-use crate::table::CacheTable;
 use std::alloc::{handle_alloc_error, Layout};
 
 pub(crate) struct RawPool {
@@ -30,8 +30,6 @@ pub(crate) struct RawPool {
     carved: AtomicUsize,
     /// Highest `carved - depot.slots()` seen at a refill: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
-    /// Caches of threads using this pool without a derived thread-local (see `table.rs`).
-    pub(crate) table: CacheTable,
 }
 
 impl core::fmt::Debug for RawPool {
@@ -54,7 +52,6 @@ impl RawPool {
                 depot: Depot::new(),
                 carved: AtomicUsize::new(0),
                 peak_live: AtomicUsize::new(0),
-                table: CacheTable::new(),
             }
         }
     }
@@ -169,6 +166,23 @@ impl RawPool {
         registry.remove(&cache.counters, counted);
     }
 
+    /// Hands `cache`'s free slots to the depot, where `trim` can see them; the cache stays
+    /// registered. Keeps them if the depot has no memory for a descriptor.
+    pub(crate) fn flush(&self, cache: &LocalCache) {
+        let prev = cache.take_prev();
+        if prev.len > 0 {
+            if let Err(prev) = self.depot.push(prev) {
+                cache.set_prev(prev);
+            }
+        }
+        let cur = cache.take_cur();
+        if cur.len > 0 {
+            if let Err(cur) = self.depot.push(cur) {
+                cache.set_cur(cur);
+            }
+        }
+    }
+
     fn depot_push_or_abort(&self, mag: Magazine) {
         if self.depot.push(mag).is_err() {
             handle_alloc_error(Layout::new::<[u64; 32]>());
@@ -208,7 +222,7 @@ impl RawPool {
     /// Gives every segment whose slots are all in the depot back to the system.
     pub(crate) fn trim(&self) -> usize {
         let mut segs = lock(&self.segments);
-        let mut free = Vec::new();
+        let mut free = sys_vec();
         while let Some(mag) = self.depot.pop() {
             // SAFETY: the magazine came out of the depot, so it is ours.
             unsafe { mag.for_each(|s| free.push(s)) };
@@ -230,6 +244,15 @@ impl RawPool {
     /// Whether `ptr` is the start of a slot this pool has handed out.
     pub(crate) fn owns(&self, ptr: *const u8) -> bool {
         lock(&self.segments).owns(self.slot, ptr)
+    }
+
+    /// Bytes of all segments, and of the largest run never carved.
+    pub(crate) fn reserved_and_uncarved(&self) -> (usize, usize) {
+        let segs = lock(&self.segments);
+        (
+            segs.reserved_slots() * self.slot.size,
+            segs.largest_uncarved(self.slot),
+        )
     }
 
     /// Slots carved so far (and not trimmed).

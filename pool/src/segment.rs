@@ -13,9 +13,9 @@
 //! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
 
 use crate::magazine::{FreeSlot, Magazine};
+use crate::os::{self, sys_vec, SysVec};
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use std::alloc::{GlobalAlloc, System};
 
 /// Segments start on a pair of cache lines (the unit x86's adjacent-line prefetcher pulls
 /// in), so a slot whose size is a multiple of 64 never straddles two lines, and magazines
@@ -76,7 +76,7 @@ pub(crate) enum Refused {
 /// The segments of one pool.
 #[derive(Debug)]
 pub(crate) struct Segments {
-    list: Vec<Segment>,
+    list: SysVec<Segment>,
     /// Index of the first segment that may still have uncarved slots.
     cursor: usize,
     /// Sum of `capacity` over `list`.
@@ -92,7 +92,7 @@ unsafe impl Send for Segments {}
 impl Segments {
     pub(crate) const fn new() -> Self {
         Self {
-            list: Vec::new(),
+            list: sys_vec(),
             cursor: 0,
             reserved: 0,
             carved: 0,
@@ -109,6 +109,12 @@ impl Segments {
 
     pub(crate) fn count(&self) -> usize {
         self.list.len()
+    }
+
+    /// Bytes of the largest never-carved run at the end of a segment.
+    pub(crate) fn largest_uncarved(&self, slot: SlotLayout) -> usize {
+        let tail = |s: &Segment| (s.capacity - s.carved) * slot.size;
+        self.list.iter().map(tail).max().unwrap_or(0)
     }
 
     /// Carves up to `want` fresh slots into a magazine, growing when no segment has any left.
@@ -157,9 +163,8 @@ impl Segments {
         let layout = slot
             .segment(slots)
             .ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
-        // SAFETY: `layout` has a non-zero size (slots > 0 and slot.size >= 8).
-        let base = unsafe { System.alloc(layout) };
-        let base = NonNull::new(base).ok_or(Refused::OutOfMemory {
+        // `layout` has a non-zero size: slots > 0 and slot.size >= 8.
+        let base = os::map(layout).ok_or(Refused::OutOfMemory {
             bytes: layout.size(),
         })?;
         self.list.push(Segment {
@@ -183,9 +188,11 @@ impl Segments {
     /// slots from `free`. Returns the bytes given back.
     ///
     /// `free` must hold distinct free slots carved from these segments.
-    pub(crate) fn trim(&mut self, slot: SlotLayout, free: &mut Vec<*mut FreeSlot>) -> usize {
-        let mut counts = vec![0usize; self.list.len()];
-        let mut order: Vec<usize> = (0..self.list.len()).collect();
+    pub(crate) fn trim(&mut self, slot: SlotLayout, free: &mut SysVec<*mut FreeSlot>) -> usize {
+        let mut counts = sys_vec();
+        counts.resize(self.list.len(), 0usize);
+        let mut order = sys_vec();
+        order.extend(0..self.list.len());
         order.sort_by_key(|&i| self.list[i].base.as_ptr().addr());
         let find = |p: *mut FreeSlot| -> Option<usize> {
             let at = order.partition_point(|&i| self.list[i].base.as_ptr().addr() <= p.addr());
@@ -198,12 +205,8 @@ impl Segments {
                 counts[i] += 1;
             }
         }
-        let doomed: Vec<bool> = self
-            .list
-            .iter()
-            .zip(&counts)
-            .map(|(s, &c)| c == s.carved)
-            .collect();
+        let mut doomed = sys_vec();
+        doomed.extend(self.list.iter().zip(&counts).map(|(s, &c)| c == s.carved));
         if !doomed.contains(&true) {
             return 0;
         }
@@ -217,9 +220,9 @@ impl Segments {
                 let layout = slot
                     .segment(seg.capacity)
                     .expect("layout was valid at grow");
-                // SAFETY: the block was allocated by `grow` with this very layout and, every
+                // SAFETY: the block was mapped by `grow` with this very layout and, every
                 // carved slot being free and in our hands, nobody else refers to it.
-                unsafe { System.dealloc(seg.base.as_ptr(), layout) };
+                unsafe { os::unmap(seg.base, layout) };
                 bytes += layout.size();
             }
             keep
@@ -236,8 +239,8 @@ impl Segments {
             let layout = slot
                 .segment(seg.capacity)
                 .expect("layout was valid at grow");
-            // SAFETY: allocated by `grow` with this layout; the caller guarantees no slot is used.
-            unsafe { System.dealloc(seg.base.as_ptr(), layout) };
+            // SAFETY: mapped by `grow` with this layout; the caller guarantees no slot is used.
+            unsafe { os::unmap(seg.base, layout) };
         }
         self.reserved = 0;
         self.carved = 0;
@@ -272,7 +275,7 @@ mod tests {
     fn carve_grows_geometrically_and_respects_the_limit() {
         let slot = SlotLayout::for_layout(Layout::new::<u64>());
         let mut segs = Segments::new();
-        let mut taken = Vec::new();
+        let mut taken = sys_vec();
         for _ in 0..5 {
             let mag = segs.carve(slot, 4, 4, 20).unwrap();
             // SAFETY: the magazine was just carved for us.

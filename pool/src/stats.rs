@@ -13,6 +13,7 @@
 //! call has seen: it can exceed the true peak by at most `cache` slots per thread.
 
 use crate::cache::Counters;
+use crate::os::{sys_vec, SysVec};
 use core::fmt;
 
 /// A snapshot of one pool. See the [module docs](self) for what is exact.
@@ -95,10 +96,85 @@ impl fmt::Display for PoolStats {
     }
 }
 
+/// How well a variable-size allocator uses the memory it holds: returned by
+/// [`SlabAllocator::fragmentation`](crate::SlabAllocator::fragmentation) and
+/// [`BuddyAllocator::fragmentation`](crate::BuddyAllocator::fragmentation).
+///
+/// *Internal* fragmentation is what rounding wastes: `1 − requested / granted` over live
+/// blocks (a 20-byte request granted a 24-byte slot wastes 4). *External* fragmentation is how
+/// scattered the free memory is: `1 − largest_free_block / free_bytes` (0 when all free memory
+/// is one block, or when nothing is free).
+///
+/// # Examples
+///
+/// ```
+/// use typool::BuddyAllocator;
+/// use allocator_api2::alloc::{Allocator, Layout};
+///
+/// let buddy = BuddyAllocator::with_capacity(1 << 16);
+/// let block = (&buddy).allocate(Layout::from_size_align(48, 8).unwrap()).unwrap();
+/// let f = buddy.fragmentation();
+/// assert_eq!(f.live_bytes, 48);
+/// assert_eq!(f.internal, 0.25); // 48 bytes in a 64-byte block
+/// # unsafe { (&buddy).deallocate(block.cast(), Layout::from_size_align(48, 8).unwrap()) };
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FragmentationReport {
+    /// Bytes users asked for, over live blocks.
+    pub live_bytes: usize,
+    /// Bytes the allocator holds from the system.
+    pub reserved_bytes: usize,
+    /// Reserved bytes in no live block (`reserved − granted`).
+    pub free_bytes: usize,
+    /// The largest block that one request could be granted without asking the system.
+    pub largest_free_block: usize,
+    /// `1 − requested / granted` over live blocks, in `0.0..1.0`.
+    pub internal: f64,
+    /// `1 − largest_free_block / free_bytes`, in `0.0..1.0`.
+    pub external: f64,
+}
+
+impl FragmentationReport {
+    /// A report from raw sums; `granted` is the bytes of live blocks.
+    pub(crate) fn new(live: usize, granted: usize, reserved: usize, largest_free: usize) -> Self {
+        let free = reserved.saturating_sub(granted);
+        let ratio = |part: usize, whole: usize| {
+            if whole == 0 {
+                0.0
+            } else {
+                1.0 - part.min(whole) as f64 / whole as f64
+            }
+        };
+        Self {
+            live_bytes: live,
+            reserved_bytes: reserved,
+            free_bytes: free,
+            largest_free_block: largest_free.min(free),
+            internal: ratio(live, granted),
+            external: ratio(largest_free, free),
+        }
+    }
+}
+
+impl fmt::Display for FragmentationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} KiB live in {} KiB reserved ({} KiB free, largest free block {} KiB); internal {:.1}%, external {:.1}%",
+            self.live_bytes / 1024,
+            self.reserved_bytes / 1024,
+            self.free_bytes / 1024,
+            self.largest_free_block / 1024,
+            self.internal * 100.0,
+            self.external * 100.0,
+        )
+    }
+}
+
 /// The caches a pool must sum, and what retired caches counted.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Registry {
-    caches: Vec<CounterRef>,
+    caches: SysVec<CounterRef>,
     /// allocs, frees, misses of caches that have retired (and of uncached frees).
     retired: [u64; 3],
 }
@@ -114,7 +190,7 @@ unsafe impl Send for CounterRef {}
 impl Registry {
     pub(crate) const fn new() -> Self {
         Self {
-            caches: Vec::new(),
+            caches: sys_vec(),
             retired: [0; 3],
         }
     }

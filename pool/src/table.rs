@@ -1,9 +1,15 @@
-//! Per-instance thread caches, for pools that are not derived.
+//! Per-instance thread caches, for pools that are not derived and for slab allocators.
 //!
 //! A derived type has its own `thread_local!`, generated next to its static pool. A `Pool<T>`
-//! built by hand has no such static, so it keeps its caches itself: every thread gets a
-//! small integer id (reused after the thread exits), and the pool keeps a table of caches
-//! indexed by id, in buckets of 1, 2, 4, … caches allocated when first needed.
+//! built by hand, or a `SlabAllocator`, has no such static, so it keeps its caches itself:
+//! every thread gets a small integer id (reused after the thread exits), and the owner keeps
+//! a table of caches indexed by id, in buckets of 1, 2, 4, … caches allocated (from
+//! `System`) when first needed.
+//!
+//! Each thread remembers the last entry it looked up (a table key and a pointer, in a
+//! thread-local without a destructor), so a thread that keeps using one table pays one
+//! compare per lookup. Keys are unique for the life of the process, so a memo can never
+//! match a different table; a thread clears its memo before giving its id back.
 //!
 //! A thread's cache in this table outlives the thread: the next thread that takes the same
 //! id inherits it, free slots and all (handing an id over goes through a mutex, so the new
@@ -11,16 +17,19 @@
 //! Buckets are installed under a lock and read with an `Acquire` load: there is nothing
 //! lock-free here to model.
 
-use crate::cache::LocalCache;
-use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, Mutex, Ordering};
+use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU64, Mutex, Ordering};
 use core::ptr;
 use std::alloc::{GlobalAlloc, Layout, System};
 
 const BUCKETS: usize = 32;
 
-pub(crate) struct CacheTable {
-    buckets: [AtomicPtr<LocalCache>; BUCKETS],
+/// Per-thread entries of type `C`, created with `C::default()`. `C` must be usable from its
+/// thread only (the table hands out `&C` to the thread holding the id).
+pub(crate) struct CacheTable<C> {
+    buckets: [AtomicPtr<C>; BUCKETS],
     install: Mutex<()>,
+    /// This table's memo key (0 until first used; then unique in the process).
+    key: AtomicU64,
 }
 
 fn bucket_of(id: usize) -> (usize, usize) {
@@ -29,65 +38,114 @@ fn bucket_of(id: usize) -> (usize, usize) {
     (b, k - (1 << b))
 }
 
-fn bucket_layout(b: usize) -> Layout {
-    Layout::array::<LocalCache>(1 << b).expect("bucket sizes are small")
+fn bucket_layout<C>(b: usize) -> Layout {
+    Layout::array::<C>(1 << b).expect("bucket sizes are small")
 }
 
-impl CacheTable {
+/// Source of table keys; 0 means "no key yet".
+static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl<C: Default> CacheTable<C> {
     loom_const_fn! {
         pub(crate) const fn new() -> Self {
-            Self { buckets: null_ptrs!(), install: Mutex::new(()) }
+            Self { buckets: null_ptrs!(), install: Mutex::new(()), key: AtomicU64::new(0) }
         }
     }
 
-    /// This thread's cache, or `None` while the thread is being torn down (or if the system
+    /// This thread's entry, or `None` while the thread is being torn down (or if the system
     /// refuses the few bytes of a bucket): the caller then goes without a cache.
-    #[inline]
-    pub(crate) fn get(&self) -> Option<&LocalCache> {
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<&C> {
+        let (key, entry) = ids::memo();
+        if key == self.key.load(Ordering::Relaxed) && key != 0 {
+            // SAFETY: the memo holds this table's entry for this thread's id (keys are unique,
+            // and the memo is cleared before the id is given back); see `lookup`.
+            return Some(unsafe { &*entry.cast::<C>() });
+        }
+        self.lookup()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lookup(&self) -> Option<&C> {
         let (b, i) = bucket_of(ids::current()?);
         let mut bucket = self.buckets[b].load(Ordering::Acquire);
         if bucket.is_null() {
             bucket = self.install(b)?;
         }
-        // The cache at this id is used only by the thread holding the id, and the reference
-        // cannot leave this thread (`LocalCache` is not `Sync`).
-        // SAFETY: an installed bucket holds `1 << b` initialised caches and lives until the
-        // table drops; `i < 1 << b` by `bucket_of`; this thread alone uses this cache.
-        Some(unsafe { &*bucket.add(i) })
+        // The entry at this id is used only by the thread holding the id, and the reference
+        // cannot leave this thread (`C` is not `Sync`, or the caller uses it as if not).
+        // SAFETY: an installed bucket holds `1 << b` initialised entries and lives until the
+        // table drops; `i < 1 << b` by `bucket_of`; this thread alone uses this entry.
+        let entry = unsafe { &*bucket.add(i) };
+        ids::remember(self.key(), (entry as *const C).cast());
+        Some(entry)
+    }
+
+    /// This table's unique key, drawn on first use.
+    fn key(&self) -> u64 {
+        let key = self.key.load(Ordering::Relaxed);
+        if key != 0 {
+            return key;
+        }
+        let fresh = KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self
+            .key
+            .compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => fresh,
+            Err(won) => won,
+        }
+    }
+
+    /// Every entry created so far (entries of exited threads included), for statistics.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&C)) {
+        let _guard = lock(&self.install);
+        for (b, bucket) in self.buckets.iter().enumerate() {
+            let bucket = bucket.load(Ordering::Acquire);
+            if bucket.is_null() {
+                continue;
+            }
+            for j in 0..1 << b {
+                // SAFETY: an installed bucket's entries are initialised and live until the
+                // table drops. `f` only reads what `C` lets other threads read (atomics).
+                f(unsafe { &*bucket.add(j) });
+            }
+        }
     }
 
     #[cold]
-    fn install(&self, b: usize) -> Option<*mut LocalCache> {
+    fn install(&self, b: usize) -> Option<*mut C> {
         let _guard = lock(&self.install);
         let existing = self.buckets[b].load(Ordering::Acquire);
         if !existing.is_null() {
             return Some(existing);
         }
         // SAFETY: the layout is non-empty.
-        let bucket = unsafe { System.alloc(bucket_layout(b)) }.cast::<LocalCache>();
+        let bucket = unsafe { System.alloc(bucket_layout::<C>(b)) }.cast::<C>();
         if bucket.is_null() {
             return None;
         }
         for j in 0..1 << b {
             // SAFETY: `j` is within the fresh bucket.
-            unsafe { bucket.add(j).write(LocalCache::new()) };
+            unsafe { bucket.add(j).write(C::default()) };
         }
         self.buckets[b].store(bucket, Ordering::Release);
         Some(bucket)
     }
 }
 
-impl Drop for CacheTable {
+impl<C> Drop for CacheTable<C> {
     fn drop(&mut self) {
         for (b, bucket) in self.buckets.iter_mut().enumerate() {
             let bucket = bucket.load(Ordering::Relaxed);
             if !bucket.is_null() {
                 for j in 0..1 << b {
-                    // SAFETY: every cache of an installed bucket was initialised in `install`.
+                    // SAFETY: every entry of an installed bucket was initialised in `install`.
                     unsafe { ptr::drop_in_place(bucket.add(j)) };
                 }
                 // SAFETY: allocated in `install` with this layout; `&mut self`: no user is left.
-                unsafe { System.dealloc(bucket.cast(), bucket_layout(b)) };
+                unsafe { System.dealloc(bucket.cast(), bucket_layout::<C>(b)) };
             }
         }
     }
@@ -95,11 +153,14 @@ impl Drop for CacheTable {
 
 /// Small thread ids, reused after a thread exits.
 mod ids {
+    use crate::os::{sys_vec, SysVec};
+    use core::cell::Cell;
     use std::sync::Mutex;
 
     /// Ids given back by exited threads, and the next never-used id. A plain `std` mutex even
-    /// under loom: loom models drive caches directly and never ask for an id.
-    static FREE: Mutex<(Vec<usize>, usize)> = Mutex::new((Vec::new(), 0));
+    /// under loom: loom models drive caches directly and never ask for an id. The list never
+    /// allocates through the global allocator, which may be a `SlabAllocator` asking for an id.
+    static FREE: Mutex<(SysVec<usize>, usize)> = Mutex::new((sys_vec(), 0));
 
     struct Id(usize);
 
@@ -116,6 +177,8 @@ mod ids {
 
     impl Drop for Id {
         fn drop(&mut self) {
+            // Forget the entry this id indexes before another thread can take the id.
+            remember(0, core::ptr::null());
             FREE.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .0
@@ -125,6 +188,18 @@ mod ids {
 
     std::thread_local! {
         static ID: Id = Id::acquire();
+        /// The last table entry this thread looked up: (table key, entry). No destructor,
+        /// so it stays usable while other thread-locals are being destroyed.
+        static MEMO: Cell<(u64, *const u8)> = const { Cell::new((0, core::ptr::null())) };
+    }
+
+    #[inline(always)]
+    pub(super) fn memo() -> (u64, *const u8) {
+        MEMO.with(Cell::get)
+    }
+
+    pub(super) fn remember(key: u64, entry: *const u8) {
+        MEMO.with(|m| m.set((key, entry)));
     }
 
     /// The calling thread's id, `None` once its thread-locals are being destroyed.
@@ -137,6 +212,7 @@ mod ids {
 #[cfg(all(test, not(typool_loom)))]
 mod tests {
     use super::*;
+    use crate::cache::LocalCache;
 
     #[test]
     fn bucket_math() {
@@ -150,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_thread_gets_the_same_cache_every_time() {
-        let table = CacheTable::new();
+        let table = CacheTable::<LocalCache>::new();
         let a: *const LocalCache = table.get().unwrap();
         let b: *const LocalCache = table.get().unwrap();
         assert_eq!(a, b);
