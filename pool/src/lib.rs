@@ -79,6 +79,8 @@ mod sync;
 mod table;
 
 #[cfg(all(test, typool_loom))]
+mod loom_alloc;
+#[cfg(all(test, typool_loom))]
 mod loom_depot;
 #[cfg(all(test, typool_loom))]
 mod loom_lease;

@@ -16,6 +16,8 @@ pub(crate) fn explore(f: impl Fn() + Sync + Send + 'static) -> usize {
     let counter = runs.clone();
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
+    // A `SlabAllocator` is 44 pools: reporting on it and dropping it take many steps.
+    builder.max_branches = 50_000;
     builder.check(move || {
         counter.fetch_add(1, Relaxed);
         f();
