@@ -16,7 +16,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -25,7 +25,7 @@ impl Rng {
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.bits() % n
     }
 }
 
@@ -103,7 +103,7 @@ fn json_value(rng: &mut Rng, depth: u32) -> serde_json::Value {
         0 => Value::from(rng.below(1 << 40) as i64 - (1 << 39)),
         1 => Value::from(format!(
             "s{}-{}",
-            rng.next(),
+            rng.bits(),
             "é✓".repeat(rng.below(4) as usize)
         )),
         2 => Value::from(rng.below(1000) as f64 / 8.0),
