@@ -18,7 +18,7 @@ per_pair() {
 base=$(per_pair no_alloc)
 printf 'loop without allocation (no_alloc): %.1f instructions per iteration\n\n' "$base"
 printf '| contender | instructions per pair | net of the loop |\n|---|---:|---:|\n'
-for c in typool box_system box_mimalloc lockfree_object_pool object_pool sharded_slab mutex_vec tls_freelist; do
+for c in typool box_system box_mimalloc box_slab lockfree_object_pool object_pool sharded_slab mutex_vec tls_freelist; do
     v=$(per_pair "$c")
     printf '| %s | %.1f | %.1f |\n' "$c" "$v" "$(echo "$v - $base" | bc -l)"
 done

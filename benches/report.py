@@ -10,7 +10,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
-CONTENDERS = ["typool", "box_system", "box_mimalloc", "lockfree_object_pool", "object_pool",
+CONTENDERS = ["typool", "box_system", "box_mimalloc", "box_slab", "lockfree_object_pool", "object_pool",
               "sharded_slab", "mutex_vec", "tls_freelist"]
 BASELINE = "tls_freelist"
 # group directory, objects per criterion iteration

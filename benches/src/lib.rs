@@ -6,6 +6,7 @@
 //! | `typool` | `PoolBox<Obj>` from `#[derive(Pooled)]` |
 //! | `box_system` | `Box<Obj>` under the system allocator (glibc malloc) |
 //! | `box_mimalloc` | a box whose memory comes from mimalloc's `GlobalAlloc` directly |
+//! | `box_slab` | the same from typool's `SlabAllocator` (a static one, called directly) |
 //! | `lockfree_object_pool` | `LinearObjectPool<Obj>` (lockfree-object-pool) |
 //! | `object_pool` | `Pool<Obj>` (object-pool) |
 //! | `sharded_slab` | `Slab<Obj>` insert/remove (sharded-slab) |
@@ -20,6 +21,7 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use typool::{PoolBox, Pooled};
@@ -77,37 +79,64 @@ impl Contender for BoxSystem {
     }
 }
 
-/// A `Box<Obj>` whose memory comes from mimalloc (called directly, as a `#[global_allocator]`
-/// would be — one binary cannot have two global allocators).
-pub struct MiBox(NonNull<Obj>);
-// SAFETY: owns its `Obj` like a `Box`; mimalloc frees from any thread.
-unsafe impl Send for MiBox {}
-impl Drop for MiBox {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: allocated by `BoxMimalloc::alloc` with this layout; `Obj` needs no drop.
-        unsafe { mimalloc::MiMalloc.dealloc(self.0.as_ptr().cast(), Layout::new::<Obj>()) }
+/// An allocator a box can call directly, as a `#[global_allocator]` would be called (one
+/// binary cannot have two global allocators).
+pub trait Direct: GlobalAlloc + Sync + 'static {
+    const NAME: &'static str;
+    fn instance() -> &'static Self;
+}
+
+impl Direct for mimalloc::MiMalloc {
+    const NAME: &'static str = "box_mimalloc";
+    fn instance() -> &'static Self {
+        &mimalloc::MiMalloc
     }
 }
 
-pub struct BoxMimalloc;
-impl Contender for BoxMimalloc {
-    type Handle = MiBox;
-    const NAME: &'static str = "box_mimalloc";
+static SLAB: typool::SlabAllocator = typool::SlabAllocator::new();
+
+impl Direct for typool::SlabAllocator {
+    const NAME: &'static str = "box_slab";
+    fn instance() -> &'static Self {
+        &SLAB
+    }
+}
+
+/// A `Box<Obj>` whose memory comes from `A` directly.
+pub struct DirectBox<A: Direct>(NonNull<Obj>, PhantomData<A>);
+// SAFETY: owns its `Obj` like a `Box`; both allocators free from any thread.
+unsafe impl<A: Direct> Send for DirectBox<A> {}
+impl<A: Direct> Drop for DirectBox<A> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: allocated by `BoxDirect::alloc` from `A` with this layout; `Obj` needs no drop.
+        unsafe { A::instance().dealloc(self.0.as_ptr().cast(), Layout::new::<Obj>()) }
+    }
+}
+
+pub struct BoxDirect<A>(PhantomData<A>);
+impl<A: Direct> Contender for BoxDirect<A> {
+    type Handle = DirectBox<A>;
+    const NAME: &'static str = A::NAME;
     fn new() -> Self {
-        Self
+        Self(PhantomData)
     }
     #[inline(always)]
-    fn alloc(&'static self, value: Obj) -> MiBox {
+    fn alloc(&'static self, value: Obj) -> DirectBox<A> {
         // SAFETY: the layout is non-zero.
-        let p = unsafe { mimalloc::MiMalloc.alloc(Layout::new::<Obj>()) }.cast::<Obj>();
+        let p = unsafe { A::instance().alloc(Layout::new::<Obj>()) }.cast::<Obj>();
         let p =
             NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(Layout::new::<Obj>()));
         // SAFETY: fresh, aligned memory for one `Obj`.
         unsafe { p.as_ptr().write(value) };
-        MiBox(p)
+        DirectBox(p, PhantomData)
     }
 }
+
+/// `Box<Obj>` from mimalloc, called directly.
+pub type BoxMimalloc = BoxDirect<mimalloc::MiMalloc>;
+/// `Box<Obj>` from typool's `SlabAllocator`, called directly.
+pub type BoxSlab = BoxDirect<typool::SlabAllocator>;
 
 pub struct LockfreeObjectPool(lockfree_object_pool::LinearObjectPool<Obj>);
 impl Contender for LockfreeObjectPool {
@@ -262,6 +291,7 @@ macro_rules! for_contender {
             "typool" => $f::<$crate::Typool>($($arg),*),
             "box_system" => $f::<$crate::BoxSystem>($($arg),*),
             "box_mimalloc" => $f::<$crate::BoxMimalloc>($($arg),*),
+            "box_slab" => $f::<$crate::BoxSlab>($($arg),*),
             "lockfree_object_pool" => $f::<$crate::LockfreeObjectPool>($($arg),*),
             "object_pool" => $f::<$crate::ObjectPool>($($arg),*),
             "sharded_slab" => $f::<$crate::ShardedSlab>($($arg),*),
@@ -284,16 +314,64 @@ pub fn criterion_config() -> criterion::Criterion {
 }
 
 /// Every contender's name, baseline last.
-pub const CONTENDERS: [&str; 8] = [
+pub const CONTENDERS: [&str; 9] = [
     "typool",
     "box_system",
     "box_mimalloc",
+    "box_slab",
     "lockfree_object_pool",
     "object_pool",
     "sharded_slab",
     "mutex_vec",
     "tls_freelist",
 ];
+
+pub mod churn;
+
+/// Scenarios A and B with a plain `Box<Obj>` under whatever `#[global_allocator]` the calling
+/// bench binary installed (`global_glibc`, `global_mimalloc`, `global_slab`): one binary
+/// cannot have two global allocators, so each is its own bench target, and `name` tells them
+/// apart in the report.
+/// `global_bench!("name", Type, init)`: a whole bench binary running
+/// [`global_box_scenarios`] under `static GLOBAL: Type = init` as the global allocator.
+#[macro_export]
+macro_rules! global_bench {
+    ($name:literal, $ty:ty, $init:expr) => {
+        #[global_allocator]
+        static GLOBAL: $ty = $init;
+
+        fn global(c: &mut criterion::Criterion) {
+            $crate::global_box_scenarios(c, $name);
+        }
+
+        criterion::criterion_group! {
+            name = benches;
+            config = $crate::criterion_config();
+            targets = global
+        }
+        criterion::criterion_main!(benches);
+    };
+}
+
+pub fn global_box_scenarios(c: &mut criterion::Criterion, name: &str) {
+    let mut g = c.benchmark_group("global_A_alloc_free");
+    g.throughput(criterion::Throughput::Elements(1));
+    g.bench_function(name, |b| b.iter(|| pairs(BoxSystem::leaked(), 1)));
+    g.finish();
+    let mut g = c.benchmark_group("global_B_1000_then_free");
+    g.throughput(criterion::Throughput::Elements(1000));
+    let mut held = Vec::with_capacity(1000);
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for i in 0..1000 {
+                held.push(Box::new(Obj::new(i)));
+            }
+            black_box(&held);
+            held.clear();
+        })
+    });
+    g.finish();
+}
 
 /// The arenas compared in `benches/arenas.rs`, behind one trait.
 #[allow(clippy::mut_from_ref)] // arenas hand out fresh memory through `&self`

@@ -716,9 +716,7 @@ mod tests {
         let slab = SlabAllocator::new();
         let layout = Layout::new::<[u64; 4]>();
         let n = if cfg!(miri) { 300 } else { 5000 };
-        let blocks: std::vec::Vec<_> = (0..n)
-            .map(|_| (&slab).allocate(layout).unwrap())
-            .collect();
+        let blocks: std::vec::Vec<_> = (0..n).map(|_| (&slab).allocate(layout).unwrap()).collect();
         let before = slab.fragmentation();
         assert!(before.reserved_bytes >= n * 32);
         for b in blocks {
