@@ -94,3 +94,25 @@ if (ROOT / "arena_small_u64").exists():
     p = ROOT / "scope_enter_exit" / "typool_arena_scope_empty"
     if p.exists():
         print(f"| `#[arena_scope]` on an empty fn (enter + exit) | {median(p):.1f} |")
+
+# --- variable-size allocators (`--bench global_glibc --bench global_mimalloc --bench global_slab`,
+# `--bench churn`) ---
+GLOBALS = ["glibc", "mimalloc", "slab"]
+if (ROOT / "global_A_alloc_free").exists():
+    print("\n**`Box<Obj>` under each `#[global_allocator]`** (ns per object, median; ratio to"
+          " mimalloc)\n")
+    print("| scenario | " + " | ".join(GLOBALS) + " | slab ÷ mimalloc |")
+    print("|---|" + "---:|" * (len(GLOBALS) + 1))
+    for group, title, per in [("global_A_alloc_free", "A: alloc then free", 1),
+                              ("global_B_1000_then_free", "B: 1000 allocs, then 1000 frees", 1000)]:
+        vals = {g: median(ROOT / group / g) / per for g in GLOBALS if (ROOT / group / g).exists()}
+        cells = [f"{vals[g]:.2f}" if g in vals else "–" for g in GLOBALS]
+        ratio = f"{vals['slab'] / vals['mimalloc']:.2f}" if "slab" in vals and "mimalloc" in vals else "–"
+        print(f"| {title} | " + " | ".join(cells) + f" | {ratio} |")
+if (ROOT / "churn_trace").exists():
+    print("\n**Churn trace, time** (ms per replay of 2M events, median; ratio to mimalloc)\n")
+    print("| allocator | median | × mimalloc |\n|---|---:|---:|")
+    vals = {a: median(ROOT / "churn_trace" / a) / 1e6 for a in GLOBALS + ["buddy"]
+            if (ROOT / "churn_trace" / a).exists()}
+    for a, v in vals.items():
+        print(f"| {a} | {v:.1f} | {v / vals['mimalloc']:.2f} |")
