@@ -5,6 +5,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod stable_vector;
+
+pub use stable_vector::{Iter, IterMut, StableVector};
+
 /// A vector that keeps up to `N` elements inline and spills to the heap past that: an alias
 /// of [`smallvec::SmallVec`], not a rewrite.
 ///

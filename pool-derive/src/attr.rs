@@ -1,7 +1,8 @@
 //! Parsing `#[pooled(key = value, ..)]`.
 
 use proc_macro2::Span;
-use syn::{Attribute, Error, LitInt, LitStr, Path};
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, Error, Ident, LitInt, LitStr, Path, Token};
 
 /// The keys of `#[pooled(..)]`, each with the span of its value for later checks.
 #[derive(Default)]
@@ -10,9 +11,86 @@ pub(crate) struct Options {
     pub(crate) max: Option<(usize, Span)>,
     pub(crate) cache: Option<(usize, Span)>,
     pub(crate) krate: Option<Path>,
+    /// Collection aliases to declare, in the order given.
+    pub(crate) aliases: Vec<Alias>,
 }
 
-const KEYS: &str = "`initial`, `max`, `cache` and `crate`";
+/// One of `vec = Name`, `small_vec(Name, N)`, `stable_vec = Name`.
+pub(crate) struct Alias {
+    pub(crate) kind: AliasKind,
+    pub(crate) name: Ident,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AliasKind {
+    Vec,
+    SmallVec(usize),
+    StableVec,
+}
+
+impl AliasKind {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Vec => "vec",
+            Self::SmallVec(_) => "small_vec",
+            Self::StableVec => "stable_vec",
+        }
+    }
+}
+
+const KEYS: &str = "`initial`, `max`, `cache`, `crate`, `vec`, `small_vec` and `stable_vec`";
+
+/// Parses an alias key's value: `= Name`, or `(Name, N)` for `small_vec`.
+fn alias(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Alias> {
+    let name_error = |span: Span| {
+        Error::new(
+            span,
+            format!("`{key}` takes a type name for the alias, e.g. `{key} = Particles`"),
+        )
+    };
+    if key != "small_vec" {
+        let value = meta.value()?;
+        let name: Ident = value.parse().map_err(|e| name_error(e.span()))?;
+        let kind = if key == "vec" {
+            AliasKind::Vec
+        } else {
+            AliasKind::StableVec
+        };
+        return Ok(Alias { kind, name });
+    }
+    let usage =
+        "`small_vec` takes an alias name and an inline capacity, e.g. `small_vec(ParticleBuf, 8)`";
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(usage));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let name: Ident = content.parse().map_err(|e| Error::new(e.span(), usage))?;
+    if content.is_empty() {
+        return Err(Error::new(
+            name.span(),
+            format!("{usage}: the inline capacity is missing"),
+        ));
+    }
+    content.parse::<Token![,]>()?;
+    let n: LitInt = content.parse().map_err(|e| Error::new(e.span(), usage))?;
+    let n_value = n
+        .base10_parse::<usize>()
+        .map_err(|_| Error::new(n.span(), usage))?;
+    if n_value == 0 {
+        return Err(Error::new(
+            n.span(),
+            "an inline capacity of 0 keeps nothing inline: use `vec = Name` for a heap vector, or give N ≥ 1",
+        ));
+    }
+    if !content.is_empty() {
+        return Err(content.error(usage));
+    }
+    Ok(Alias {
+        kind: AliasKind::SmallVec(n_value),
+        name,
+    })
+}
 
 /// Parses every `#[pooled]` attribute, collecting all errors rather than stopping at one.
 pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
@@ -30,6 +108,26 @@ pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             let slot = match key.as_str() {
+                "vec" | "small_vec" | "stable_vec" => {
+                    let a = alias(&meta, &key)?;
+                    if opts.aliases.iter().any(|b| b.kind.key() == a.kind.key()) {
+                        return Err(Error::new(
+                            meta.path.get_ident().map_or(a.name.span(), Ident::span),
+                            format!("duplicate key `{key}`: one alias of each kind"),
+                        ));
+                    }
+                    if opts.aliases.iter().any(|b| b.name == a.name) {
+                        return Err(Error::new(
+                            a.name.span(),
+                            format!(
+                                "duplicate alias name `{}`: give each alias its own name",
+                                a.name
+                            ),
+                        ));
+                    }
+                    opts.aliases.push(a);
+                    return Ok(());
+                }
                 "initial" => &mut opts.initial,
                 "max" => &mut opts.max,
                 "cache" => &mut opts.cache,

@@ -1,6 +1,6 @@
 //! The code `#[derive(Pooled)]` writes.
 
-use crate::attr::{self, Options};
+use crate::attr::{self, AliasKind, Options};
 use crate::valid;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -17,12 +17,53 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     if errors.is_some() {
         opts = Options {
             krate: opts.krate,
+            aliases: opts.aliases,
             ..Options::default()
         };
     }
     let errors = errors.map(syn::Error::into_compile_error);
     let imp = implement(input, &opts);
-    quote! { #errors #imp }
+    let aliases = aliases(input, &opts);
+    quote! { #errors #imp #aliases }
+}
+
+/// `type Name = PooledVec<T>;` and friends, with the struct's visibility and a doc line.
+fn aliases(input: &DeriveInput, opts: &Options) -> TokenStream {
+    let ty = &input.ident;
+    let vis = &input.vis;
+    let krate = opts
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::typool), |p| quote!(#p));
+    let items = opts.aliases.iter().map(|a| {
+        let name = &a.name;
+        if name == ty {
+            return syn::Error::new(
+                name.span(),
+                format!("the alias `{name}` would shadow the type itself: pick another name, e.g. `{name}s`"),
+            )
+            .into_compile_error();
+        }
+        let (target, doc) = match a.kind {
+            AliasKind::Vec => (
+                quote!(#krate::PooledVec<#ty>),
+                format!("A vector of [`{ty}`] in pooled memory (declared by `#[pooled(vec = {name})]`)."),
+            ),
+            AliasKind::SmallVec(n) => (
+                quote!(#krate::SmallVector<#ty, #n>),
+                format!("Up to {n} [`{ty}`]s inline, then the heap (declared by `#[pooled(small_vec({name}, {n}))]`)."),
+            ),
+            AliasKind::StableVec => (
+                quote!(#krate::StableVector<#ty>),
+                format!("[`{ty}`]s at stable addresses in pooled memory (declared by `#[pooled(stable_vec = {name})]`)."),
+            ),
+        };
+        quote_spanned! {name.span()=>
+            #[doc = #doc]
+            #vis type #name = #target;
+        }
+    });
+    quote! { #(#items)* }
 }
 
 fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {

@@ -95,7 +95,7 @@ pub use error::PoolError;
 pub use handle::Handle;
 pub use pool::Pool;
 #[cfg(not(typool_loom))]
-pub use pool_alloc::{PoolAlloc, PooledVec};
+pub use pool_alloc::{PoolAlloc, PooledVec, StableVector};
 pub use pooled::Pooled;
 pub use slab::SlabAllocator;
 pub use stats::{FragmentationReport, PoolStats};

@@ -73,3 +73,14 @@ unsafe impl Allocator for PoolAlloc {
 /// A `Vec` in pooled memory: `allocator_api2::vec::Vec<T, PoolAlloc>`. Build it with
 /// `PooledVec::new_in(PoolAlloc)`; `#[pooled(vec = Name)]` names one for a type.
 pub type PooledVec<T> = allocator_api2::vec::Vec<T, PoolAlloc>;
+
+/// A [`StableVector`](typool_containers::StableVector) in pooled memory: elements never move
+/// while present, removals leave holes that later pushes reuse. `#[pooled(stable_vec = Name)]`
+/// names one for a type.
+///
+/// ```
+/// let mut v = typool::StableVector::<u32>::new();
+/// let i = v.push(7);
+/// assert_eq!(v[i], 7);
+/// ```
+pub type StableVector<T> = typool_containers::StableVector<T, PoolAlloc>;
