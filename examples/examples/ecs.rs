@@ -123,6 +123,7 @@ impl World {
         }
         for h in self.health.iter_mut() {
             h.age += 1;
+            h.hp = h.hp.saturating_sub(u32::from(h.age % 64 == 0));
         }
     }
 }
@@ -160,13 +161,14 @@ impl Baseline {
         }
         for h in self.health.values_mut() {
             h.age += 1;
+            h.hp = h.hp.saturating_sub(u32::from(h.age % 64 == 0));
         }
     }
 }
 
 /// Runs the frames on a store through `spawn`/`despawn`/`frame`; returns ns per frame.
 fn run(
-    ids: &mut Vec<usize>,
+    ids: &mut [usize],
     mut spawn: impl FnMut(usize) -> usize,
     mut despawn: impl FnMut(usize),
     mut frame: impl FnMut(),
