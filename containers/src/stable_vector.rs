@@ -351,7 +351,8 @@ impl<'a, T, A: Allocator + Clone> Iterator for Iter<'a, T, A> {
         let at = self.v.next_present(self.next)?;
         self.next = at + 1;
         self.left -= 1;
-        self.v.get(at)
+        // SAFETY: `next_present` found its bit set: initialised, below `end`; shared borrow.
+        Some(unsafe { (*self.v.slot(at)).assume_init_ref() })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
