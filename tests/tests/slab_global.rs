@@ -116,9 +116,9 @@ fn trim_gives_memory_back_after_a_burst() {
         .iter()
         .enumerate()
         .all(|(i, v)| v[layout_bytes - 1] == i as u8));
-    let reserved = GLOBAL.fragmentation().reserved_bytes;
     drop(burst);
+    // Other tests run at the same time, so only what this burst alone filled is certain to
+    // go: the later, larger segments of the 20 KiB class.
     let freed = GLOBAL.trim();
-    assert!(freed > 0, "trim gave nothing back");
-    assert!(GLOBAL.fragmentation().reserved_bytes <= reserved - freed + (1 << 20));
+    assert!(freed >= 100 * 20_480, "trim gave back only {freed} bytes");
 }
