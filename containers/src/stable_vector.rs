@@ -98,7 +98,9 @@ impl<T, A: Allocator + Clone> StableVector<T, A> {
             _owns: PhantomData,
         }
     }
+}
 
+impl<T, A: Allocator> StableVector<T, A> {
     /// Elements present.
     pub fn len(&self) -> usize {
         self.len
@@ -187,7 +189,7 @@ impl<T, A: Allocator + Clone> StableVector<T, A> {
     pub fn iter(&self) -> Iter<'_, T, A> {
         Iter {
             v: self,
-            next: 0,
+            at: Present::START,
             left: self.len,
         }
     }
@@ -197,31 +199,18 @@ impl<T, A: Allocator + Clone> StableVector<T, A> {
         IterMut {
             left: self.len,
             v: self,
-            next: 0,
+            at: Present::START,
         }
     }
 
     /// `(index, element)` for every present element, in index order.
     pub fn indexed(&self) -> impl Iterator<Item = (usize, &T)> + '_ {
-        let mut i = 0;
+        let mut at = Present::START;
         core::iter::from_fn(move || {
-            let at = self.next_present(i)?;
-            i = at + 1;
-            Some((at, self.get(at)?))
+            let i = at.next(&self.occupied)?;
+            // SAFETY: the cursor only yields indices whose bit is set: initialised, below `end`.
+            Some((i, unsafe { (*self.slot(i)).assume_init_ref() }))
         })
-    }
-
-    /// The first present index `>= from`.
-    fn next_present(&self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        let mut bits = *self.occupied.get(w)? & (!0u64 << (from % 64));
-        loop {
-            if bits != 0 {
-                return Some(w * 64 + bits.trailing_zeros() as usize);
-            }
-            w += 1;
-            bits = *self.occupied.get(w)?;
-        }
     }
 
     /// The slot of index `i`.
@@ -257,33 +246,46 @@ impl<T, A: Allocator + Clone> StableVector<T, A> {
         if !core::mem::needs_drop::<T>() {
             return;
         }
-        let mut i = 0;
-        while let Some(at) = self.next_present(i) {
-            // SAFETY: present, so initialised; callers clear the bits right after.
-            unsafe { (*self.slot(at)).assume_init_drop() };
-            i = at + 1;
+        let mut at = Present::START;
+        while let Some(i) = at.next(&self.occupied) {
+            // SAFETY: present, so initialised; callers clear the bits (or free the chunks)
+            // right after, so nothing drops it twice.
+            unsafe { (*self.slot(i)).assume_init_drop() };
         }
+    }
+}
+
+/// A walk over the set bits of an occupancy bitmap, one word at a time: the indices of the
+/// present elements, in order.
+#[derive(Clone, Copy, Debug)]
+struct Present {
+    /// Word being walked, and its bits not yet yielded.
+    word: usize,
+    bits: u64,
+}
+
+impl Present {
+    /// Before the first word (`word` wraps to 0 on the first step).
+    const START: Self = Self {
+        word: usize::MAX,
+        bits: 0,
+    };
+
+    #[inline]
+    fn next(&mut self, occupied: &[u64]) -> Option<usize> {
+        while self.bits == 0 {
+            self.word = self.word.wrapping_add(1);
+            self.bits = *occupied.get(self.word)?;
+        }
+        let bit = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(self.word * 64 + bit)
     }
 }
 
 impl<T, A: Allocator> Drop for StableVector<T, A> {
     fn drop(&mut self) {
-        // `drop_present` needs `A: Clone` for its impl block; walk the bits here directly.
-        if core::mem::needs_drop::<T>() {
-            for (w, &word) in self.occupied.iter().enumerate() {
-                let mut bits = word;
-                while bits != 0 {
-                    let i = w * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let (k, at) = locate(i);
-                    if let Some(chunk) = self.chunks[k] {
-                        // SAFETY: a set bit marks an initialised element of an allocated chunk,
-                        // dropped once: the vector is going away.
-                        unsafe { (*chunk.as_ptr().add(at)).assume_init_drop() };
-                    }
-                }
-            }
-        }
+        self.drop_present();
         for (k, chunk) in self.chunks.iter().enumerate() {
             let Some(chunk) = chunk else { break };
             let layout = Layout::array::<MaybeUninit<T>>(chunk_len(k)).expect("as allocated");
@@ -295,7 +297,7 @@ impl<T, A: Allocator> Drop for StableVector<T, A> {
     }
 }
 
-impl<T, A: Allocator + Clone> Index<usize> for StableVector<T, A> {
+impl<T, A: Allocator> Index<usize> for StableVector<T, A> {
     type Output = T;
 
     fn index(&self, i: usize) -> &T {
@@ -306,7 +308,7 @@ impl<T, A: Allocator + Clone> Index<usize> for StableVector<T, A> {
     }
 }
 
-impl<T, A: Allocator + Clone> IndexMut<usize> for StableVector<T, A> {
+impl<T, A: Allocator> IndexMut<usize> for StableVector<T, A> {
     fn index_mut(&mut self, i: usize) -> &mut T {
         match self.get_mut(i) {
             Some(v) => v,
@@ -315,7 +317,7 @@ impl<T, A: Allocator + Clone> IndexMut<usize> for StableVector<T, A> {
     }
 }
 
-impl<T: fmt::Debug, A: Allocator + Clone> fmt::Debug for StableVector<T, A> {
+impl<T: fmt::Debug, A: Allocator> fmt::Debug for StableVector<T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.indexed()).finish()
     }
@@ -329,7 +331,7 @@ impl<T, A: Allocator + Clone + Default> FromIterator<T> for StableVector<T, A> {
     }
 }
 
-impl<T, A: Allocator + Clone> Extend<T> for StableVector<T, A> {
+impl<T, A: Allocator> Extend<T> for StableVector<T, A> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         for x in iter {
             self.push(x);
@@ -338,21 +340,20 @@ impl<T, A: Allocator + Clone> Extend<T> for StableVector<T, A> {
 }
 
 /// Iterator over a [`StableVector`]'s present elements.
-pub struct Iter<'a, T, A: Allocator + Clone> {
+pub struct Iter<'a, T, A: Allocator> {
     v: &'a StableVector<T, A>,
-    next: usize,
+    at: Present,
     left: usize,
 }
 
-impl<'a, T, A: Allocator + Clone> Iterator for Iter<'a, T, A> {
+impl<'a, T, A: Allocator> Iterator for Iter<'a, T, A> {
     type Item = &'a T;
 
     fn next(&mut self) -> Option<&'a T> {
-        let at = self.v.next_present(self.next)?;
-        self.next = at + 1;
+        let i = self.at.next(&self.v.occupied)?;
         self.left -= 1;
-        // SAFETY: `next_present` found its bit set: initialised, below `end`; shared borrow.
-        Some(unsafe { (*self.v.slot(at)).assume_init_ref() })
+        // SAFETY: the cursor found its bit set: initialised, below `end`; shared borrow.
+        Some(unsafe { (*self.v.slot(i)).assume_init_ref() })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -360,31 +361,30 @@ impl<'a, T, A: Allocator + Clone> Iterator for Iter<'a, T, A> {
     }
 }
 
-impl<T, A: Allocator + Clone> ExactSizeIterator for Iter<'_, T, A> {}
+impl<T, A: Allocator> ExactSizeIterator for Iter<'_, T, A> {}
 
-impl<T, A: Allocator + Clone> fmt::Debug for Iter<'_, T, A> {
+impl<T, A: Allocator> fmt::Debug for Iter<'_, T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter").field("left", &self.left).finish()
     }
 }
 
 /// Mutable iterator over a [`StableVector`]'s present elements.
-pub struct IterMut<'a, T, A: Allocator + Clone> {
+pub struct IterMut<'a, T, A: Allocator> {
     v: &'a mut StableVector<T, A>,
-    next: usize,
+    at: Present,
     left: usize,
 }
 
-impl<'a, T, A: Allocator + Clone> Iterator for IterMut<'a, T, A> {
+impl<'a, T, A: Allocator> Iterator for IterMut<'a, T, A> {
     type Item = &'a mut T;
 
     fn next(&mut self) -> Option<&'a mut T> {
-        let at = self.v.next_present(self.next)?;
-        self.next = at + 1;
+        let i = self.at.next(&self.v.occupied)?;
         self.left -= 1;
         // SAFETY: each present index is yielded once, so the `&mut` are disjoint; elements
         // never move, and the vector stays mutably borrowed for `'a`.
-        Some(unsafe { (*self.v.slot(at)).assume_init_mut() })
+        Some(unsafe { (*self.v.slot(i)).assume_init_mut() })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -392,15 +392,15 @@ impl<'a, T, A: Allocator + Clone> Iterator for IterMut<'a, T, A> {
     }
 }
 
-impl<T, A: Allocator + Clone> ExactSizeIterator for IterMut<'_, T, A> {}
+impl<T, A: Allocator> ExactSizeIterator for IterMut<'_, T, A> {}
 
-impl<T, A: Allocator + Clone> fmt::Debug for IterMut<'_, T, A> {
+impl<T, A: Allocator> fmt::Debug for IterMut<'_, T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IterMut").field("left", &self.left).finish()
     }
 }
 
-impl<'a, T, A: Allocator + Clone> IntoIterator for &'a StableVector<T, A> {
+impl<'a, T, A: Allocator> IntoIterator for &'a StableVector<T, A> {
     type Item = &'a T;
     type IntoIter = Iter<'a, T, A>;
     fn into_iter(self) -> Iter<'a, T, A> {
