@@ -12,29 +12,11 @@
 //! everything the slab reserved meanwhile — mostly the first 64 KiB segment of each size class
 //! the chunks landed in, free space that any other `PoolAlloc` user would share.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 use typool::{PoolAlloc, Pooled};
-
-struct Counting;
-static ASKED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to `System`, counting bytes on the way.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ASKED.fetch_add(layout.size(), Relaxed);
-        // SAFETY: forwarded from the caller.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ASKED.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: forwarded from the caller.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use typool_examples::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -212,10 +194,10 @@ fn main() {
     );
 
     // baseline
-    let before = ASKED.load(Relaxed);
+    let before = Counting::bytes();
     let mut base = Baseline::default();
     let mut ids: Vec<usize> = (0..ENTITIES).map(|i| base.spawn(i)).collect();
-    let base_bytes = ASKED.load(Relaxed) - before;
+    let base_bytes = Counting::bytes() - before;
     let base = std::cell::RefCell::new(base);
     let base_ns = run(
         &mut ids,

@@ -5,32 +5,9 @@
 //!
 //! `cargo run --release --example request_handlers`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use typool::{arena_scope, Arena, ArenaVec};
-
-/// Counts calls into the system allocator.
-struct Counting;
-static SYSTEM_ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to `System` unchanged, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        SYSTEM_ALLOCS.fetch_add(1, Relaxed);
-        // SAFETY: the caller's contract is forwarded.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is forwarded.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        SYSTEM_ALLOCS.fetch_add(1, Relaxed);
-        // SAFETY: the caller's contract is forwarded.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use typool_examples::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -122,21 +99,21 @@ fn main() {
         "req", "system allocs", "arena bytes"
     );
     for (i, raw) in CORPUS.iter().cycle().take(12).enumerate() {
-        let before = SYSTEM_ALLOCS.load(Relaxed);
+        let before = Counting::calls();
         let used = handle(raw, &mut out);
-        let allocs = SYSTEM_ALLOCS.load(Relaxed) - before;
+        let allocs = Counting::calls() - before;
         println!("{i:>4}  {allocs:>12}  {used:>10}  {out}");
     }
 
     let requests = 1_000_000;
-    let before = SYSTEM_ALLOCS.load(Relaxed);
+    let before = Counting::calls();
     let start = std::time::Instant::now();
     let mut total = 0;
     for raw in CORPUS.iter().cycle().take(requests) {
         total += handle(raw, &mut out);
     }
     let elapsed = start.elapsed();
-    let allocs = SYSTEM_ALLOCS.load(Relaxed) - before;
+    let allocs = Counting::calls() - before;
     println!(
         "\n{requests} more requests: {allocs} system allocations ({:.4} per request), {:.0} ns per request, {} arena bytes in all",
         allocs as f64 / requests as f64,
