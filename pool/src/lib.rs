@@ -23,12 +23,13 @@
 //! | `depot` | the global lock-free stack of magazines, tagged against ABA |
 //! | `segment` | the blocks slots are carved from; geometric growth; `trim` |
 //! | `raw` | the untyped pool: the slow paths that tie cache, depot and segments together |
-//! | `table` | per-thread caches for pools you build yourself (derived types use a `thread_local!`) |
+//! | `table` | per-thread caches for pools you build yourself and for slab allocators (derived types use a `thread_local!`) |
 //! | `pool`, `handle` | [`Pool<T>`] and its RAII [`Handle`] |
 //! | `pooled`, `boxed` | the [`Pooled`] trait and its one-word [`PoolBox`] |
 //! | `slab` | [`SlabAllocator`]: 44 size classes, each a raw pool; as global allocator or `Allocator` |
 //! | `buddy` | [`BuddyAllocator`]: power-of-two blocks over one region, split and coalesced |
 //! | `pool_alloc` | [`PoolAlloc`]: the process-wide slab as a zero-sized allocator; [`PooledVec`] |
+//! | `blocks` | what the `Allocator` impls share: zero-sized blocks, moving a block |
 //! | `os` | memory from the OS (`mmap` for large blocks) and bookkeeping that bypasses the global allocator |
 //! | `arena` | [`Arena`]: bump allocation, freed at once; drop list; `&Arena` as an allocator |
 //! | `lease` | arena reuse for `#[arena_scope]`: per-thread and global lists, trimming policy |
