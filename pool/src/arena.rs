@@ -60,7 +60,8 @@ const DEFAULT_CAPACITY: usize = 4096;
 /// slow path (there are no bytes between it and itself).
 const EMPTY: *mut u8 = ptr::without_provenance_mut(4096);
 
-/// A bump arena. See the [module docs](self).
+/// A bump arena: allocation moves a cursor; everything is freed at once by `reset`, `restore`,
+/// the end of a `scope`, or drop, which also run the destructors of values that need one.
 ///
 /// | allocate | fallible | with a closure |
 /// |---|---|---|
