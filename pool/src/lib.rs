@@ -14,34 +14,26 @@
 //!
 //! # Architecture
 //!
-//! One module per concept; read them in this order.
+//! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
+//! what uses it. Dependencies point one way: `typed` → `engine` → `os`; `alloc` → `engine`;
+//! `arena` takes its chunks from the global allocator; every layer may use `stats` and `sync`.
 //!
-//! | module | what it is |
+//! | folder | what it is |
 //! |---|---|
-//! | `magazine` | a free slot's link word, and magazines: chains of free slots with a length |
-//! | `cache` | a thread's cache: two magazines, the fast path (no atomic read-modify-write) |
-//! | `depot` | the global lock-free stack of magazines, tagged against ABA |
-//! | `segment` | the blocks slots are carved from; geometric growth; `trim` |
-//! | `raw` | the untyped pool: the slow paths that tie cache, depot and segments together |
-//! | `table` | per-thread caches for pools you build yourself and for slab allocators (derived types use a `thread_local!`) |
-//! | `pool`, `handle` | [`Pool<T>`] and its RAII [`Handle`] |
-//! | `pooled`, `boxed` | the [`Pooled`] trait and its one-word [`PoolBox`] |
-//! | `slab` | [`SlabAllocator`]: 44 size classes, each a raw pool; as global allocator or `Allocator` |
-//! | `buddy` | [`BuddyAllocator`]: power-of-two blocks over one region, split and coalesced |
-//! | `pool_alloc` | [`PoolAlloc`]: the process-wide slab as a zero-sized allocator; [`PooledVec`] |
-//! | `blocks` | what the `Allocator` impls share: zero-sized blocks, moving a block |
-//! | `os` | memory from the OS (`mmap` for large blocks) and bookkeeping that bypasses the global allocator |
-//! | `arena` | [`Arena`]: bump allocation, freed at once; drop list; `&Arena` as an allocator |
-//! | `lease` | arena reuse for `#[arena_scope]`: per-thread and global lists, trimming policy |
-//! | `stats`, `error`, `config` | [`PoolStats`], [`PoolError`], [`PoolConfig`] |
-//! | `sync` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
+//! | `typed/` | what users hold: [`Pool<T>`], [`Handle`], the [`Pooled`] trait, [`PoolBox`], [`PoolError`] |
+//! | `engine/` | untyped slots: thread caches (the fast path), the lock-free depot, segments, per-thread tables, [`PoolConfig`] |
+//! | `alloc/` | variable-size allocators: [`SlabAllocator`], [`BuddyAllocator`], [`PoolAlloc`] |
+//! | `arena/` | [`Arena`]: bump allocation, the drop list, checkpoints, `&Arena` as an allocator; leases for `#[arena_scope]` |
+//! | `os/` | memory from the OS (`mmap` for large blocks; the place for new backings) and bookkeeping off the global allocator |
+//! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
+//! | `sync.rs` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
+//! | `loom/` | loom models of every concurrent structure, one file each (tests only) |
 //!
-//! Memory flows in one cycle: a segment is carved into magazines; a thread's cache pops from
-//! its magazine on allocation and pushes on free; a full magazine goes to the depot and an
-//! empty cache takes one from there. An object freed on another thread goes into *that*
-//! thread's cache and flows back through the depot. A thread's cache returns to the depot
-//! when the thread exits. `IMPLEMENTATION.md` at the repository root walks through the
-//! invariants and the proofs of the lock-free parts.
+//! `PoolBox::new` → the type's thread-local cache (`typed/pooled.rs`) → `Pool::alloc_in`
+//! (`typed/pool.rs`) → `RawPool::alloc` (`engine/raw.rs`) → a cache hit (`engine/cache.rs`),
+//! or the slow path: the depot (`engine/depot.rs`), then a segment (`engine/segment.rs`),
+//! whose memory comes from `os/map.rs`. `IMPLEMENTATION.md` at the repository root walks
+//! through the invariants and the proofs of the lock-free parts.
 //!
 //! # Features of the handles
 //!
@@ -56,62 +48,41 @@
 // Lets the derive's `::typool::…` paths resolve inside this crate's own tests.
 extern crate self as typool;
 
+mod alloc;
 mod arena;
-mod blocks;
-mod boxed;
-mod buddy;
-mod cache;
-mod config;
-mod depot;
-mod error;
-mod handle;
-mod lease;
-mod magazine;
+mod engine;
 mod os;
-mod pool;
-#[cfg(not(typool_loom))]
-mod pool_alloc;
-mod pooled;
-mod raw;
-mod segment;
-mod slab;
 pub mod stats;
 mod sync;
-mod table;
+mod typed;
 
 #[cfg(all(test, typool_loom))]
-mod loom_alloc;
-#[cfg(all(test, typool_loom))]
-mod loom_depot;
-#[cfg(all(test, typool_loom))]
-mod loom_lease;
-#[cfg(all(test, typool_loom))]
-mod loom_pool;
+mod loom;
 
-pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
-pub use boxed::PoolBox;
-pub use buddy::BuddyAllocator;
-pub use config::PoolConfig;
-pub use error::PoolError;
-pub use handle::Handle;
-pub use pool::Pool;
+pub use alloc::buddy::BuddyAllocator;
 #[cfg(not(typool_loom))]
-pub use pool_alloc::{PoolAlloc, PooledVec, StableVector};
-pub use pooled::Pooled;
-pub use slab::SlabAllocator;
+pub use alloc::pool_alloc::{PoolAlloc, PooledVec, StableVector};
+pub use alloc::slab::SlabAllocator;
+pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
+pub use engine::config::PoolConfig;
 pub use stats::{FragmentationReport, PoolStats};
+pub use typed::boxed::PoolBox;
+pub use typed::error::PoolError;
+pub use typed::handle::Handle;
+pub use typed::pool::Pool;
+pub use typed::pooled::Pooled;
 pub use typool_containers::SmallVector;
 pub use typool_derive::{arena_scope, Pooled};
 
 /// What generated code names. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::arena::lease::{GlobalLease, LocalLease};
     pub use crate::arena::Arena;
-    pub use crate::cache::LocalCache;
-    pub use crate::config::PoolConfig;
-    pub use crate::lease::{GlobalLease, LocalLease};
-    pub use crate::pool::Pool;
-    pub use crate::pooled::{with_cache, Pooled, ThreadCache};
+    pub use crate::engine::cache::LocalCache;
+    pub use crate::engine::config::PoolConfig;
+    pub use crate::typed::pool::Pool;
+    pub use crate::typed::pooled::{with_cache, Pooled, ThreadCache};
     pub use core::option::Option;
     pub use std::thread_local;
 }

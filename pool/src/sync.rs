@@ -1,7 +1,7 @@
 //! The one place typool takes its synchronisation primitives from.
 //!
 //! Under `--cfg typool_loom` every atomic, mutex and thread-local comes from
-//! [loom](https://docs.rs/loom), so the models in `loom_*.rs` explore every interleaving
+//! [loom](https://docs.rs/loom), so the models in `loom/` explore every interleaving
 //! of the real code. Everywhere else they are `std`'s. The cfg name is crate-prefixed
 //! because `RUSTFLAGS` reach every crate in the build.
 

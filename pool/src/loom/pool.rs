@@ -5,11 +5,11 @@
 //! allocates it next. If the pool's orderings did not make the free happen-before the next
 //! allocation, loom would report the shadow access as a data race.
 
-use crate::cache::LocalCache;
-use crate::config::PoolConfig;
-use crate::loom_depot::explore;
-use crate::magazine::FreeSlot;
-use crate::pool::Pool;
+use crate::engine::cache::LocalCache;
+use crate::engine::config::PoolConfig;
+use crate::engine::magazine::FreeSlot;
+use crate::loom::explore;
+use crate::typed::pool::Pool;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;

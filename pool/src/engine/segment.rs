@@ -12,7 +12,7 @@
 //! Invariant, per segment: `carved <= capacity`; slots `0..carved` are live or free somewhere
 //! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
 
-use crate::magazine::{FreeSlot, Magazine};
+use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::os::{self, sys_vec, SysVec};
 use core::alloc::Layout;
 use core::ptr::NonNull;

@@ -34,6 +34,8 @@
 //! initialised and lies below the current position (in chunk order); entries are in strictly
 //! decreasing sequence order from the head.
 
+pub(crate) mod lease;
+
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::Layout;
 use core::cell::{Cell, RefCell};

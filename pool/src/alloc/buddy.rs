@@ -18,7 +18,7 @@
 //! `free` bit of order `k` is set; no two free blocks are buddies (they would have merged);
 //! live blocks, free blocks and the blocks split to make them tile the region exactly.
 
-use crate::blocks::{dangling, relocate};
+use crate::alloc::blocks::{dangling, relocate};
 use crate::os::{self};
 use crate::stats::FragmentationReport;
 use crate::sync::{lock, Mutex};

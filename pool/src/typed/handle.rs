@@ -1,6 +1,6 @@
 //! [`Handle`]: the RAII owner of an object in a pool you built yourself.
 
-use crate::pool::Pool;
+use crate::typed::pool::Pool;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};

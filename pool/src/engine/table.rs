@@ -212,7 +212,7 @@ mod ids {
 #[cfg(all(test, not(typool_loom)))]
 mod tests {
     use super::*;
-    use crate::cache::LocalCache;
+    use crate::engine::cache::LocalCache;
 
     #[test]
     fn bucket_math() {

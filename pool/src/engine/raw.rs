@@ -10,13 +10,14 @@
 //! depot magazine and the grow lock, it knows a segment is unused when all its carved slots
 //! are in its hand.
 
-use crate::cache::LocalCache;
-use crate::config::PoolConfig;
-use crate::depot::Depot;
-use crate::magazine::{FreeSlot, Magazine};
+use crate::engine::cache::LocalCache;
+use crate::engine::config::PoolConfig;
+use crate::engine::counters::Registry;
+use crate::engine::depot::Depot;
+use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::os::sys_vec;
-use crate::segment::{Refused, Segments, SlotLayout};
-use crate::stats::{PoolStats, Registry};
+use crate::stats::PoolStats;
 use crate::sync::{lock, loom_const_fn, AtomicUsize, Mutex, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
 

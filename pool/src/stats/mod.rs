@@ -1,10 +1,11 @@
 //! Statistics: what a pool holds and how well its caches work.
 //!
-//! Counters live in each thread's cache (see `cache.rs`) so that counting costs the fast path
-//! no atomic read-modify-write; a pool keeps a registry of its live caches and the totals of
-//! caches that have retired. `stats()` sums them under the registry lock. The sum is exact
-//! for threads that are quiet (or gone) while it runs; a thread busy at that moment may be
-//! counted a few operations early or late.
+//! This layer holds the snapshot types every other layer fills in, and depends on none of
+//! them. Counters live in each thread's cache (see `engine/counters.rs`) so that counting
+//! costs the fast path no atomic read-modify-write; a pool sums its caches' counters under
+//! its registry lock. The sum is exact for threads that are quiet (or gone) while it runs; a
+//! thread busy at that moment may be counted a few operations early or late. Exporters of
+//! these snapshots (text formats, metrics facades) belong in this folder too.
 //!
 //! Gauges (`live`, `reserved_slots`, `segments`, `bytes_reserved`) are point-in-time;
 //! counters (`cache_hits`, `cache_misses`, `depot_transfers`) only grow. `peak_live` is the
@@ -12,8 +13,6 @@
 //! thread caches — sampled whenever a cache refills, and at least every `live` a `stats()`
 //! call has seen: it can exceed the true peak by at most `cache` slots per thread.
 
-use crate::cache::Counters;
-use crate::os::{sys_vec, SysVec};
 use core::fmt;
 
 /// A snapshot of one pool. See the [module docs](self) for what is exact.
@@ -168,61 +167,5 @@ impl fmt::Display for FragmentationReport {
             self.internal * 100.0,
             self.external * 100.0,
         )
-    }
-}
-
-/// The caches a pool must sum, and what retired caches counted.
-#[derive(Debug)]
-pub(crate) struct Registry {
-    caches: SysVec<CounterRef>,
-    /// allocs, frees, misses of caches that have retired (and of uncached frees).
-    retired: [u64; 3],
-}
-
-/// A registered cache's counters. The cache unregisters before its memory goes away.
-#[derive(Debug)]
-struct CounterRef(*const Counters);
-
-// SAFETY: `Counters` is all atomics, so reading it from any thread is fine; the registry
-// protocol (unregister before free) keeps the pointer valid while it is listed.
-unsafe impl Send for CounterRef {}
-
-impl Registry {
-    pub(crate) const fn new() -> Self {
-        Self {
-            caches: sys_vec(),
-            retired: [0; 3],
-        }
-    }
-
-    pub(crate) fn add(&mut self, c: &Counters) {
-        self.caches.push(CounterRef(c));
-    }
-
-    /// Forgets `c`, keeping what it counted.
-    pub(crate) fn remove(&mut self, c: &Counters, counted: [u64; 3]) {
-        if let Some(i) = self.caches.iter().position(|r| core::ptr::eq(r.0, c)) {
-            self.caches.swap_remove(i);
-        }
-        self.add_retired(counted);
-    }
-
-    pub(crate) fn add_retired(&mut self, counted: [u64; 3]) {
-        for (t, c) in self.retired.iter_mut().zip(counted) {
-            *t = t.wrapping_add(c);
-        }
-    }
-
-    /// allocs, frees and misses over every cache, live or retired.
-    pub(crate) fn totals(&self) -> [u64; 3] {
-        let mut t = self.retired;
-        for r in &self.caches {
-            // SAFETY: listed caches are alive (they unregister, under this lock, before dying).
-            let c = unsafe { &*r.0 }.snapshot();
-            for (t, c) in t.iter_mut().zip(c) {
-                *t = t.wrapping_add(c);
-            }
-        }
-        t
     }
 }

@@ -1,7 +1,7 @@
 //! [`PoolBox`]: the one-word owner of a pooled object.
 
-use crate::error::PoolError;
-use crate::pooled::Pooled;
+use crate::typed::error::PoolError;
+use crate::typed::pooled::Pooled;
 use core::borrow::{Borrow, BorrowMut};
 use core::cmp::Ordering;
 use core::fmt;

@@ -34,7 +34,7 @@
 //! tag wrapped exactly 2³² times between its load and its CAS, which no preemption lasts.
 //! The read of `A.next` in step 1 is an atomic load of a descriptor that still exists, so a
 //! stale value is harmless: the CAS that would publish it fails. The loom model
-//! `loom_depot::aba_pop_preempted` replays this interleaving.
+//! `loom::depot::loom_depot_aba_pop_preempted` replays this interleaving.
 //!
 //! # Ordering
 //!
@@ -45,7 +45,7 @@
 //! reads the magazine. All later CASes on a head are read-modify-writes, so they continue the
 //! release sequence.
 
-use crate::magazine::{FreeSlot, Magazine};
+use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::sync::{
     lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering,
 };

@@ -1,27 +1,11 @@
-//! Memory straight from the operating system, and bookkeeping that never goes through the
-//! global allocator.
-//!
-//! Everything typool keeps for itself — segment lists, registries, free-id lists — lives in a
-//! [`SysVec`], backed by [`System`]. That is what lets [`SlabAllocator`](crate::SlabAllocator)
-//! be the program's `#[global_allocator]`: no path inside typool re-enters the global
-//! allocator, so none can recurse into itself or deadlock on its own lock.
-//!
-//! Large blocks (segments, buddy regions) come from [`map`]: on Unix, blocks of
-//! [`MAP_THRESHOLD`] bytes or more are anonymous `mmap`s, so [`unmap`] really hands the pages
-//! back (glibc's `free` would keep them once its dynamic mmap threshold has risen past their
-//! size). Smaller blocks, other platforms and Miri use [`System`].
+//! Blocks straight from the OS: on Unix, blocks of [`MAP_THRESHOLD`] bytes or more are
+//! anonymous `mmap`s, so [`unmap`] really hands the pages back (glibc's `free` would keep them
+//! once its dynamic mmap threshold has risen past their size). Smaller blocks, other platforms
+//! and Miri use [`System`].
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use std::alloc::{GlobalAlloc, System};
-
-/// A `Vec` whose buffer comes from [`System`], never from the global allocator.
-pub(crate) type SysVec<T> = allocator_api2::vec::Vec<T, allocator_api2::alloc::System>;
-
-/// An empty [`SysVec`], usable in constants.
-pub(crate) const fn sys_vec<T>() -> SysVec<T> {
-    SysVec::new_in(allocator_api2::alloc::System)
-}
 
 /// Blocks at least this large are mapped directly.
 pub(crate) const MAP_THRESHOLD: usize = 256 * 1024;
@@ -149,12 +133,5 @@ mod tests {
                 unmap(p, layout);
             }
         }
-    }
-
-    #[test]
-    fn sys_vec_works_in_a_constant() {
-        static V: std::sync::Mutex<SysVec<u32>> = std::sync::Mutex::new(sys_vec());
-        V.lock().unwrap().extend([1, 2, 3]);
-        assert_eq!(V.lock().unwrap().iter().sum::<u32>(), 6);
     }
 }

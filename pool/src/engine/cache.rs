@@ -26,30 +26,11 @@
 //! registered with its pool (so the first alloc and the first free both take the slow path,
 //! which registers it).
 
-use crate::magazine::{FreeSlot, Magazine};
-use crate::sync::{bump, loom_const_fn, AtomicU64, Ordering};
+use crate::engine::counters::Counters;
+use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::sync::{bump, loom_const_fn, Ordering};
 use core::cell::Cell;
 use core::ptr;
-
-/// Per-cache event counters, readable from any thread.
-#[derive(Debug)]
-pub(crate) struct Counters {
-    pub(crate) allocs: AtomicU64,
-    pub(crate) frees: AtomicU64,
-    pub(crate) misses: AtomicU64,
-}
-
-impl Counters {
-    loom_const_fn! {
-        pub(crate) const fn new() -> Self {
-            Self { allocs: AtomicU64::new(0), frees: AtomicU64::new(0), misses: AtomicU64::new(0) }
-        }
-    }
-
-    pub(crate) fn snapshot(&self) -> [u64; 3] {
-        [&self.allocs, &self.frees, &self.misses].map(|c| c.load(Ordering::Relaxed))
-    }
-}
 
 /// One thread's free slots for one pool. Generated code names it through
 /// `typool::__private`; users never touch it.

@@ -1,22 +1,22 @@
 //! [`Pool<T>`]: a typed pool of `T`-sized slots.
 //!
-//! The typed face of [`RawPool`](crate::raw): it turns slots into `T`s and refusals into
+//! The typed face of [`RawPool`](crate::engine::raw): it turns slots into `T`s and refusals into
 //! [`PoolError`]s that hand the value back. Allocation through a `Pool` you built yourself
 //! uses the pool's own per-thread cache table ([`Handle`]); a `#[derive(Pooled)]` type's
 //! static pool is reached through its generated thread-local instead ([`PoolBox`]).
 //!
 //! [`PoolBox`]: crate::PoolBox
 
-use crate::cache::LocalCache;
-use crate::config::PoolConfig;
-use crate::error::{short_type_name, PoolError};
-use crate::handle::Handle;
-use crate::magazine::FreeSlot;
-use crate::raw::RawPool;
-use crate::segment::Refused;
+use crate::engine::cache::LocalCache;
+use crate::engine::config::PoolConfig;
+use crate::engine::magazine::FreeSlot;
+use crate::engine::raw::RawPool;
+use crate::engine::segment::Refused;
+use crate::engine::table::CacheTable;
 use crate::stats::PoolStats;
 use crate::sync::loom_const_fn;
-use crate::table::CacheTable;
+use crate::typed::error::{short_type_name, PoolError};
+use crate::typed::handle::Handle;
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -44,7 +44,7 @@ use core::ptr::NonNull;
 /// ```
 pub struct Pool<T> {
     pub(crate) raw: RawPool,
-    /// Caches of threads using this pool without a derived thread-local (see `table.rs`).
+    /// Caches of threads using this pool without a derived thread-local (see `engine/table.rs`).
     pub(crate) table: CacheTable<LocalCache>,
     /// A pool holds free slots, never a `T`: it is `Send` and `Sync` whatever `T` is.
     _slots_of: PhantomData<fn() -> T>,

@@ -22,14 +22,14 @@
 //! thread-locals are being destroyed) allocates and frees through a throwaway cache — slower,
 //! but correct, so thread-local destructors can allocate freely.
 
-use crate::blocks::{dangling, relocate};
-use crate::cache::LocalCache;
-use crate::config::PoolConfig;
-use crate::magazine::FreeSlot;
-use crate::raw::RawPool;
+use crate::alloc::blocks::{dangling, relocate};
+use crate::engine::cache::LocalCache;
+use crate::engine::config::PoolConfig;
+use crate::engine::magazine::FreeSlot;
+use crate::engine::raw::RawPool;
+use crate::engine::table::CacheTable;
 use crate::stats::FragmentationReport;
 use crate::sync::{bump, loom_const_fn, AtomicU64, AtomicUsize, Ordering};
-use crate::table::CacheTable;
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};

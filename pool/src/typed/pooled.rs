@@ -1,10 +1,10 @@
 //! The [`Pooled`] trait, which `#[derive(Pooled)]` implements, and the thread-local cache
 //! each derived type gets.
 
-use crate::boxed::PoolBox;
-use crate::cache::LocalCache;
-use crate::pool::Pool;
+use crate::engine::cache::LocalCache;
 use crate::sync::loom_const_fn;
+use crate::typed::boxed::PoolBox;
+use crate::typed::pool::Pool;
 use core::marker::PhantomData;
 use std::thread::LocalKey;
 

@@ -1,29 +1,10 @@
-//! Loom models of the depot's tagged stacks (`depot.rs`).
-//!
-//! Run with `RUSTFLAGS="--cfg typool_loom" cargo test -p typool --lib --release loom_`.
-//! Every model counts its executions and asserts a floor, because loom can quietly explore a
-//! single interleaving when a model has no real concurrency.
+//! Loom models of the depot's tagged stacks (`engine/depot.rs`).
 
-use crate::depot::Depot;
-use crate::magazine::{FreeSlot, Magazine};
+use crate::engine::depot::Depot;
+use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::loom::explore;
 use loom::sync::Arc;
 use loom::thread;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-/// Runs `f` under loom with a small preemption bound; returns how many executions ran.
-pub(crate) fn explore(f: impl Fn() + Sync + Send + 'static) -> usize {
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    // A `SlabAllocator` is 44 pools: reporting on it and dropping it take many steps.
-    builder.max_branches = 50_000;
-    builder.check(move || {
-        counter.fetch_add(1, Relaxed);
-        f();
-    });
-    runs.load(Relaxed)
-}
 
 /// Distinct fake slots for magazines: the depot never reads slot memory itself.
 fn slots(n: usize) -> Vec<usize> {

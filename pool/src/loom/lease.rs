@@ -1,9 +1,9 @@
-//! Loom model of the global arena list (`lease.rs`): concurrent takes and gives never lose an
+//! Loom model of the global arena list (`arena/lease.rs`): concurrent takes and gives never lose an
 //! arena nor hand one to two threads.
 
+use crate::arena::lease::ArenaList;
 use crate::arena::Arena;
-use crate::lease::ArenaList;
-use crate::loom_depot::explore;
+use crate::loom::explore;
 use loom::sync::Arc;
 use loom::thread;
 

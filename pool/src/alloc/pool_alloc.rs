@@ -1,7 +1,7 @@
 //! [`PoolAlloc`]: the process-wide slab allocator as a zero-sized [`Allocator`], and the
 //! collections bound to it.
 
-use crate::slab::SlabAllocator;
+use crate::alloc::slab::SlabAllocator;
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::Layout;
 use core::ptr::NonNull;

@@ -1,0 +1,34 @@
+//! # Layer: the engine — untyped slots, thread caches, the depot, segments
+//!
+//! Everything that moves fixed-size slots around, knowing them only by size and alignment.
+//! Uses `os` (segments and bookkeeping memory), `stats` (the snapshot it fills in) and `sync`;
+//! used by `typed` (each `Pool<T>` is a [`RawPool`](raw::RawPool)) and by `alloc` (each slab
+//! size class is one). Nothing here knows about `T`, handles or the derive.
+//!
+//! An allocation's way down, from the fast path to the slowest:
+//!
+//! | file | what it is |
+//! |---|---|
+//! | `magazine` | a free slot's link word, and magazines: chains of free slots with a length |
+//! | `cache` | a thread's cache: two magazines, the fast path (no atomic read-modify-write) |
+//! | `raw` | the untyped pool: the slow paths that tie cache, depot and segments together |
+//! | `depot` | the global lock-free stack of magazines, tagged against ABA |
+//! | `segment` | the blocks slots are carved from (memory from `os`); geometric growth; `trim` |
+//! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
+//! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
+//! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size |
+//!
+//! Memory flows in one cycle: a segment is carved into magazines; a thread's cache pops from
+//! its magazine on allocation and pushes on free; a full magazine goes to the depot and an
+//! empty cache takes one from there. An object freed on another thread goes into *that*
+//! thread's cache and flows back through the depot. A thread's cache returns to the depot
+//! when the thread exits.
+
+pub(crate) mod cache;
+pub(crate) mod config;
+pub(crate) mod counters;
+pub(crate) mod depot;
+pub(crate) mod magazine;
+pub(crate) mod raw;
+pub(crate) mod segment;
+pub(crate) mod table;
