@@ -5,8 +5,8 @@
 # Usage: benches/arena_instructions.sh   (needs valgrind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p typool-benches --bin arena_instructions
-bin=target/release/arena_instructions
+cargo build --release -q --manifest-path benches/Cargo.toml --bin arena_instructions
+bin=benches/target/release/arena_instructions
 r1=100; r2=1100
 ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$3" 2>&1 | awk '/Collected/ {print $NF}'; }
 printf '| arena | per `u64` allocation | per 33-byte `alloc_str` |\n|---|---:|---:|\n'

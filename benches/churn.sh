@@ -4,7 +4,7 @@
 # Usage: benches/churn.sh [allocations]   (default 1,000,000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p typool-benches --bin churn
+cargo build --release -q --manifest-path benches/Cargo.toml --bin churn
 for a in glibc mimalloc slab buddy; do
-    target/release/churn "$a" "${1:-1000000}"
+    benches/target/release/churn "$a" "${1:-1000000}"
 done

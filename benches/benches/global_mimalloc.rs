@@ -1,5 +1,4 @@
-//! Scenarios A and B with `Box<Obj>` under mimalloc as the `#[global_allocator]`.
-//! `cargo bench -p typool-benches --bench global_glibc --bench global_mimalloc --bench global_slab`
-//! runs all three in one go.
+//! Scenarios A–D with `Box<Obj>` under mimalloc as the `#[global_allocator]`, beside the limit.
+//! `cargo bench --manifest-path benches/Cargo.toml --bench global_mimalloc`
 
-typool_benches::global_bench!("mimalloc", mimalloc::MiMalloc, mimalloc::MiMalloc);
+typool_benches::global_bench!("box_mimalloc", mimalloc::MiMalloc, mimalloc::MiMalloc);

@@ -1,5 +1,8 @@
-//! Scenarios A and B with `Box<Obj>` under typool's `SlabAllocator` as the `#[global_allocator]`.
-//! `cargo bench -p typool-benches --bench global_glibc --bench global_mimalloc --bench global_slab`
-//! runs all three in one go.
+//! Scenarios A–D with `Box<Obj>` under typool's `SlabAllocator` as the `#[global_allocator]`,
+//! beside the limit. `cargo bench --manifest-path benches/Cargo.toml --bench global_slab`
 
-typool_benches::global_bench!("slab", typool::SlabAllocator, typool::SlabAllocator::new());
+typool_benches::global_bench!(
+    "box_slab",
+    typool::SlabAllocator,
+    typool::SlabAllocator::new()
+);

@@ -1,27 +1,15 @@
-//! Runs `N` alloc+free pairs (scenario A) of one contender, for counting instructions:
+//! Counts instructions of scenarios A and B for one contender, with glibc malloc as the global
+//! allocator (`box` is `Box<Obj>` under glibc):
 //!
 //! ```sh
-//! cargo build --release -p typool-benches --bin instructions
-//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/instructions typool 1000000
+//! cargo build --release --manifest-path benches/Cargo.toml --bin instructions
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null benches/target/release/instructions typool A 1000000
 //! ```
 //!
-//! `benches/instructions.sh` runs it at two `N` for every contender and prints the
-//! difference per pair, so start-up and warm-up cancel out.
-
-use typool_benches::{for_contender, pairs, Contender};
-
-fn run<C: Contender>(n: u64) {
-    let pool = C::leaked();
-    pairs(pool, 1000); // warm up: first segment, first cache refill
-    pairs(pool, n);
-}
+//! `benches/instructions.sh` runs it at two `N` for every contender and prints the difference
+//! per object. `instructions_mimalloc` and `instructions_slab` are the same under those global
+//! allocators.
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let name = args.next().expect("usage: instructions CONTENDER N");
-    let n: u64 = args
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("usage: instructions CONTENDER N");
-    for_contender!(name.as_str(), run, n);
+    typool_benches::count_main();
 }
