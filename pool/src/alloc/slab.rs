@@ -64,7 +64,7 @@ const fn class_align(i: usize) -> usize {
 
 /// The smallest class holding `size` bytes (`1..=SlabAllocator::MAX_CLASS_SIZE`; 0 counts as 1).
 #[inline(always)]
-fn class_index(size: usize) -> usize {
+const fn class_index(size: usize) -> usize {
     if size <= 32 {
         size.saturating_sub(1) / 8
     } else {
@@ -74,9 +74,38 @@ fn class_index(size: usize) -> usize {
     }
 }
 
+/// The largest size [`SMALL_CLASS`] answers for.
+const SMALL_MAX: usize = 1024;
+
+/// The class of every size up to [`SMALL_MAX`] with alignment up to 8, by `(size + 7) / 8`:
+/// one load instead of a bit scan on the hit path. Every class boundary up to 1024 is a
+/// multiple of 8, so rounding the size up to 8 never changes its class.
+static SMALL_CLASS: [u8; SMALL_MAX / 8 + 1] = {
+    let mut table = [0u8; SMALL_MAX / 8 + 1];
+    let mut w = 0;
+    while w <= SMALL_MAX / 8 {
+        table[w] = class_index(w * 8) as u8;
+        w += 1;
+    }
+    table
+};
+
+/// The class of a small, ordinarily aligned layout: the hit path's lookup.
+#[inline(always)]
+fn small_class(layout: Layout) -> Option<usize> {
+    if layout.size() <= SMALL_MAX && layout.align() <= 8 {
+        Some(SMALL_CLASS[(layout.size() + 7) >> 3] as usize)
+    } else {
+        None
+    }
+}
+
 /// The class for `layout`, or `None` if it goes to the system allocator.
 #[inline(always)]
 pub(crate) fn class_of(layout: Layout) -> Option<usize> {
+    if let Some(class) = small_class(layout) {
+        return Some(class);
+    }
     let (size, align) = (layout.size(), layout.align());
     if size > SlabAllocator::MAX_CLASS_SIZE || align > MAX_CLASS_ALIGN {
         return None;
@@ -231,8 +260,26 @@ impl SlabAllocator {
     }
 
     /// A block for `layout` (size > 0), or null.
+    ///
+    /// The hit path — a small layout, this thread's caches found by its memo, a slot in the
+    /// class's cache — is all that inlines, with no call on it; everything else is
+    /// [`Self::alloc_block_slow`].
     #[inline(always)]
     fn alloc_block(&self, layout: Layout) -> *mut u8 {
+        if let (Some(class), Some(t)) = (small_class(layout), self.threads.remembered()) {
+            // SAFETY: `small_class` returns a class index, below `CLASSES`.
+            let cache = unsafe { t.caches.get_unchecked(class) };
+            if let Some(slot) = cache.pop() {
+                bump(&t.requested, layout.size() as u64);
+                return slot.cast();
+            }
+        }
+        self.alloc_block_slow(layout)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_block_slow(&self, layout: Layout) -> *mut u8 {
         match class_of(layout) {
             Some(class) => self.alloc_in(self.threads.get(), class, layout.size()),
             None => self.alloc_large(layout),
@@ -240,7 +287,6 @@ impl SlabAllocator {
     }
 
     /// A slot of `class` through `thread`'s cache (or a throwaway one).
-    #[inline(always)]
     pub(crate) fn alloc_in(
         &self,
         thread: Option<&ThreadSlab>,
@@ -278,11 +324,36 @@ impl SlabAllocator {
         ptr::null_mut()
     }
 
+    /// The hit path of free: a small layout, this thread's caches, room in the class's cache.
+    /// Debug builds always take [`Self::free_block_slow`], which checks the pointer first.
+    ///
     /// # Safety
     ///
     /// `ptr` was allocated by this allocator with `layout` (size > 0) and is not used again.
     #[inline(always)]
     unsafe fn free_block(&self, ptr: *mut u8, layout: Layout) {
+        if !cfg!(debug_assertions) {
+            if let (Some(class), Some(t)) = (small_class(layout), self.threads.remembered()) {
+                // SAFETY: `small_class` returns a class index, below `CLASSES`.
+                let cache = unsafe { t.caches.get_unchecked(class) };
+                // SAFETY: the caller gives back a live block of this class (its layout picks
+                // the class), which is a slot of the class's pool holding nothing to drop.
+                if unsafe { cache.push(ptr.cast()) }.is_ok() {
+                    bump(&t.released, layout.size() as u64);
+                    return;
+                }
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_block_slow(ptr, layout) }
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::free_block`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_block_slow(&self, ptr: *mut u8, layout: Layout) {
         match class_of(layout) {
             // SAFETY: forwarded from the caller.
             Some(class) => unsafe { self.free_in(self.threads.get(), class, ptr, layout) },
@@ -294,7 +365,6 @@ impl SlabAllocator {
     /// # Safety
     ///
     /// `ptr` is a live block of `class` from this allocator, allocated with `layout`.
-    #[inline(always)]
     pub(crate) unsafe fn free_in(
         &self,
         thread: Option<&ThreadSlab>,
@@ -482,12 +552,12 @@ impl SlabAllocator {
 // are `System`'s. `realloc_block` keeps the contents up to the smaller size. Zero-sized
 // layouts (which `GlobalAlloc` callers must not pass) are served as one-byte requests.
 unsafe impl GlobalAlloc for SlabAllocator {
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.alloc_block(layout)
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller gives back a block of ours, allocated with `layout`.
         unsafe { self.free_block(ptr, layout) }
@@ -608,6 +678,22 @@ mod tests {
                 i == 0 || class_size(i - 1) < size,
                 "size {size}: not the smallest"
             );
+        }
+    }
+
+    #[test]
+    fn the_small_table_agrees_with_the_class_formula() {
+        for size in 0..=SMALL_MAX + 8 {
+            for align in [1, 2, 4, 8, 16] {
+                let layout = Layout::from_size_align(size, align).unwrap();
+                match small_class(layout) {
+                    Some(class) => {
+                        assert!(size <= SMALL_MAX && align <= 8, "{layout:?}");
+                        assert_eq!(class, class_index(size), "{layout:?}");
+                    }
+                    None => assert!(size > SMALL_MAX || align > 8, "{layout:?}"),
+                }
+            }
         }
     }
 

@@ -56,13 +56,25 @@ impl<C: Default> CacheTable<C> {
     /// refuses the few bytes of a bucket): the caller then goes without a cache.
     #[inline(always)]
     pub(crate) fn get(&self) -> Option<&C> {
+        match self.remembered() {
+            Some(entry) => Some(entry),
+            None => self.lookup(),
+        }
+    }
+
+    /// This thread's entry if it was the last one this thread looked up — one thread-local
+    /// load and a compare, with no call: the hit paths use it and leave the rest to `get`.
+    #[inline(always)]
+    pub(crate) fn remembered(&self) -> Option<&C> {
         let (key, entry) = ids::memo();
-        if key == self.key.load(Ordering::Relaxed) && key != 0 {
+        // The memo's key is never 0 and a table's is 0 only until drawn, so equal keys mean
+        // this table's entry.
+        if key == self.key.load(Ordering::Relaxed) {
             // SAFETY: the memo holds this table's entry for this thread's id (keys are unique,
             // and the memo is cleared before the id is given back); see `lookup`.
             return Some(unsafe { &*entry.cast::<C>() });
         }
-        self.lookup()
+        None
     }
 
     #[cold]
@@ -162,6 +174,10 @@ mod ids {
     /// allocates through the global allocator, which may be a `SlabAllocator` asking for an id.
     static FREE: Mutex<(SysVec<usize>, usize)> = Mutex::new((sys_vec(), 0));
 
+    /// The memo's key while it names no entry: never a table's key, drawn or not (tables
+    /// draw keys counting up from 1, and hold 0 until they draw).
+    const NO_KEY: u64 = u64::MAX;
+
     struct Id(usize);
 
     impl Id {
@@ -178,7 +194,7 @@ mod ids {
     impl Drop for Id {
         fn drop(&mut self) {
             // Forget the entry this id indexes before another thread can take the id.
-            remember(0, core::ptr::null());
+            remember(NO_KEY, core::ptr::null());
             FREE.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .0
@@ -190,7 +206,7 @@ mod ids {
         static ID: Id = Id::acquire();
         /// The last table entry this thread looked up: (table key, entry). No destructor,
         /// so it stays usable while other thread-locals are being destroyed.
-        static MEMO: Cell<(u64, *const u8)> = const { Cell::new((0, core::ptr::null())) };
+        static MEMO: Cell<(u64, *const u8)> = const { Cell::new((NO_KEY, core::ptr::null())) };
     }
 
     #[inline(always)]

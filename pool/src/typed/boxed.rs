@@ -1,6 +1,7 @@
 //! [`PoolBox`]: the one-word owner of a pooled object.
 
 use crate::typed::error::PoolError;
+use crate::typed::pool::Pool;
 use crate::typed::pooled::Pooled;
 use core::borrow::{Borrow, BorrowMut};
 use core::cmp::Ordering;
@@ -53,12 +54,13 @@ impl<T: Pooled> PoolBox<T> {
     /// When the pool is bounded and full, or out of memory — with [`PoolError`]'s message,
     /// e.g. `pool for Particle is exhausted: 100000 of 100000 live`. Use
     /// [`try_new`](Self::try_new) to get the value back instead.
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn new(value: T) -> Self {
-        match Self::try_new(value) {
-            Ok(b) => b,
-            Err(e) => exhausted(e),
+        match T::__with_cache(Pool::<T>::pop_slot) {
+            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
+            Some(ptr) => unsafe { Self::init(ptr, value) },
+            None => Self::new_slow(value),
         }
     }
 
@@ -68,13 +70,76 @@ impl<T: Pooled> PoolBox<T> {
     ///
     /// [`PoolError::Exhausted`] when the bounded pool is full; [`PoolError::OutOfMemory`] when
     /// the system refuses a segment.
-    #[inline]
+    #[inline(always)]
     pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
+        match T::__with_cache(Pool::<T>::pop_slot) {
+            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
+            Some(ptr) => Ok(unsafe { Self::init(ptr, value) }),
+            None => Self::try_new_slow(value),
+        }
+    }
+
+    /// Writes `value` into the slot and owns it: the hit path's only work besides the pop.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a free slot of `T::pool()` that the caller owns.
+    #[inline(always)]
+    unsafe fn init(ptr: NonNull<T>, value: T) -> Self {
+        // SAFETY: the slot is ours, sized and aligned for `T` (`SlotLayout::for_layout`).
+        unsafe { ptr.write(value) };
+        Self {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn new_slow(value: T) -> Self {
+        match Self::try_new_slow(value) {
+            Ok(b) => b,
+            Err(e) => exhausted(e),
+        }
+    }
+
+    /// The slow path: the cache is empty (or the thread has none), so refill it from the depot
+    /// or a segment — or refuse, handing the value back.
+    #[cold]
+    #[inline(never)]
+    fn try_new_slow(value: T) -> Result<Self, PoolError<T>> {
         let pool = T::pool();
         T::__with_cache(|cache| pool.alloc_in(cache, value)).map(|ptr| Self {
             ptr,
             _owns: PhantomData,
         })
+    }
+
+    /// Returns a slot whose value is gone to this thread's cache.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a slot of `T::pool()` whose value was dropped or moved out.
+    #[inline(always)]
+    unsafe fn release(ptr: NonNull<T>) {
+        // SAFETY: forwarded from the caller.
+        if !T::__with_cache(|cache| unsafe { Pool::<T>::push_slot(cache, ptr) }) {
+            // SAFETY: forwarded from the caller.
+            unsafe { Self::release_slow(ptr) };
+        }
+    }
+
+    /// The cache is full (or the thread has none): make room through the depot.
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::release`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn release_slow(ptr: NonNull<T>) {
+        // SAFETY: forwarded from the caller.
+        T::__with_cache(|cache| unsafe { T::pool().free_in(cache, ptr) });
     }
 
     /// Moves the value out; the slot goes back to the pool.
@@ -84,7 +149,7 @@ impl<T: Pooled> PoolBox<T> {
         // SAFETY: `b` owns a live `T` and is forgotten, so the value is read exactly once.
         let value = unsafe { b.ptr.as_ptr().read() };
         // SAFETY: the slot is from `T::pool()` and its value was moved out.
-        T::__with_cache(|cache| unsafe { T::pool().free_in(cache, b.ptr) });
+        unsafe { Self::release(b.ptr) };
         value
     }
 
@@ -132,16 +197,15 @@ fn exhausted<T>(e: PoolError<T>) -> ! {
 }
 
 impl<T: Pooled> Drop for PoolBox<T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         /// Frees the slot even if `T::drop` panics, as `Box` does.
         struct FreeOnExit<T: Pooled>(NonNull<T>);
         impl<T: Pooled> Drop for FreeOnExit<T> {
-            #[inline]
+            #[inline(always)]
             fn drop(&mut self) {
-                let ptr = self.0;
                 // SAFETY: the slot is from `T::pool()`; its value has just been dropped.
-                T::__with_cache(|cache| unsafe { T::pool().free_in(cache, ptr) });
+                unsafe { PoolBox::release(self.0) };
             }
         }
         let _free = FreeOnExit(self.ptr);

@@ -38,6 +38,7 @@ impl<'p, T> Handle<'p, T> {
     /// # Safety
     ///
     /// `ptr` is a slot of `pool` holding a live `T` that nothing else owns.
+    #[inline(always)]
     pub(crate) unsafe fn from_parts(ptr: NonNull<T>, pool: &'p Pool<T>) -> Self {
         Self {
             ptr,
@@ -47,12 +48,13 @@ impl<'p, T> Handle<'p, T> {
     }
 
     /// Moves the value out and returns the slot to the pool.
+    #[inline]
     pub fn into_inner(self) -> T {
         let this = core::mem::ManuallyDrop::new(self);
         // SAFETY: the handle owns a live `T`; it is forgotten, so the value is read once.
         let value = unsafe { this.ptr.as_ptr().read() };
         // SAFETY: the slot came from this pool and its value was just moved out.
-        unsafe { this.pool.free_in(this.pool.table.get(), this.ptr) };
+        unsafe { this.pool.release(this.ptr) };
         value
     }
 
@@ -63,12 +65,14 @@ impl<'p, T> Handle<'p, T> {
 }
 
 impl<T> Drop for Handle<'_, T> {
+    #[inline(always)]
     fn drop(&mut self) {
         struct FreeOnExit<'a, 'p, T>(&'a Handle<'p, T>);
         impl<T> Drop for FreeOnExit<'_, '_, T> {
+            #[inline(always)]
             fn drop(&mut self) {
                 // SAFETY: the value was dropped (or its drop panicked, which ends it too).
-                unsafe { self.0.pool.free_in(self.0.pool.table.get(), self.0.ptr) };
+                unsafe { self.0.pool.release(self.0.ptr) };
             }
         }
         let _free = FreeOnExit(self);

@@ -89,11 +89,13 @@ impl<T> Pool<T> {
     /// # Panics
     ///
     /// When [`try_alloc`](Self::try_alloc) would fail, with its error's message.
+    #[inline(always)]
     #[track_caller]
     pub fn alloc(&self, value: T) -> Handle<'_, T> {
-        match self.try_alloc(value) {
-            Ok(h) => h,
-            Err(e) => panic!("{e}"),
+        match Self::pop_slot(self.table.remembered()) {
+            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
+            Some(ptr) => unsafe { self.handle(ptr, value) },
+            None => self.alloc_slow(value),
         }
     }
 
@@ -103,7 +105,43 @@ impl<T> Pool<T> {
     ///
     /// [`PoolError::Exhausted`] when a bounded pool is full, [`PoolError::OutOfMemory`] when
     /// the system refuses a new segment.
+    #[inline(always)]
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
+        match Self::pop_slot(self.table.remembered()) {
+            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
+            Some(ptr) => Ok(unsafe { self.handle(ptr, value) }),
+            None => self.try_alloc_slow(value),
+        }
+    }
+
+    /// Writes `value` into `ptr` and hands out its owner.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a free slot of this pool that the caller owns.
+    #[inline(always)]
+    unsafe fn handle(&self, ptr: NonNull<T>, value: T) -> Handle<'_, T> {
+        // SAFETY: the slot is ours, sized and aligned for `T` (`SlotLayout::for_layout`); once
+        // written it holds a live `T` that only the new handle owns.
+        unsafe {
+            ptr.write(value);
+            Handle::from_parts(ptr, self)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn alloc_slow(&self, value: T) -> Handle<'_, T> {
+        match self.try_alloc_slow(value) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_alloc_slow(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
         let ptr = self.alloc_in(self.table.get(), value)?;
         // SAFETY: `ptr` is a slot of this pool holding `value`, owned by nobody else.
         Ok(unsafe { Handle::from_parts(ptr, self) })
@@ -129,9 +167,8 @@ impl<T> Pool<T> {
         self.raw.stats(short_type_name(core::any::type_name::<T>()))
     }
 
-    /// The allocation step shared by every front end: a slot (or a refusal) in, a `T` out.
-    #[inline(always)]
-    pub(crate) fn place(
+    /// The slow path's last step: a slot (or a refusal) in, a `T` out.
+    fn place(
         &self,
         slot: Result<*mut FreeSlot, Refused>,
         value: T,
@@ -167,8 +204,31 @@ impl<T> Pool<T> {
         }
     }
 
-    /// Allocates through a given cache (the derived types' thread-local).
+    /// Hit path of allocation, shared by every front end: a free slot from `cache`, or `None`
+    /// when the cache is empty or there is none (the slow path then takes over).
     #[inline(always)]
+    pub(crate) fn pop_slot(cache: Option<&LocalCache>) -> Option<NonNull<T>> {
+        let slot = cache?.pop()?;
+        // SAFETY: slots are never null.
+        Some(unsafe { NonNull::new_unchecked(slot.cast::<T>()) })
+    }
+
+    /// Hit path of free, shared by every front end: keeps the slot in `cache`; `false` when the
+    /// cache is full or there is none (the caller then takes [`free_in`](Self::free_in)).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from this pool and its object has been dropped or moved out.
+    #[inline(always)]
+    pub(crate) unsafe fn push_slot(cache: Option<&LocalCache>, ptr: NonNull<T>) -> bool {
+        match cache {
+            // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
+            Some(cache) => unsafe { cache.push(ptr.as_ptr().cast::<FreeSlot>()) }.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Allocates through a given cache, refilling it if need be (the slow path's entry).
     pub(crate) fn alloc_in(
         &self,
         cache: Option<&LocalCache>,
@@ -181,12 +241,12 @@ impl<T> Pool<T> {
         self.place(slot, value)
     }
 
-    /// Returns the slot of a dropped or moved-out object.
+    /// Returns the slot of a dropped or moved-out object, making room in the cache if need be
+    /// (the slow path's entry).
     ///
     /// # Safety
     ///
     /// `ptr` came from this pool and its object has been dropped or moved out.
-    #[inline(always)]
     pub(crate) unsafe fn free_in(&self, cache: Option<&LocalCache>, ptr: NonNull<T>) {
         let slot = ptr.as_ptr().cast::<FreeSlot>();
         match cache {
@@ -195,6 +255,30 @@ impl<T> Pool<T> {
             // SAFETY: as above.
             None => unsafe { self.raw.free_uncached(slot) },
         }
+    }
+
+    /// Returns a slot to this thread's cache in the pool's table: the free path of [`Handle`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from this pool and its object has been dropped or moved out.
+    #[inline(always)]
+    pub(crate) unsafe fn release(&self, ptr: NonNull<T>) {
+        // SAFETY: forwarded from the caller.
+        if !unsafe { Self::push_slot(self.table.remembered(), ptr) } {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.release_slow(ptr) };
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::release`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn release_slow(&self, ptr: NonNull<T>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_in(self.table.get(), ptr) };
     }
 
     /// Panics (in debug builds) unless `ptr` is a slot this pool handed out.
