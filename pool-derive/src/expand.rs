@@ -105,11 +105,19 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
                 }
 
                 #[inline(always)]
-                fn __with_cache<R>(f: impl ::core::ops::FnOnce(#p::Option<&#p::LocalCache>) -> R) -> R {
+                fn __with_cache<R>(f: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
                     #p::thread_local! {
                         static CACHE: #p::ThreadCache<#ty> = const { #p::ThreadCache::new() };
                     }
                     #p::with_cache(&CACHE, f)
+                }
+
+                #[inline]
+                fn __retire_at_exit() -> bool {
+                    #p::thread_local! {
+                        static RETIRE: #p::RetireAtExit<#ty> = const { #p::RetireAtExit::new() };
+                    }
+                    #p::retire_at_exit(&RETIRE)
                 }
             }
         };

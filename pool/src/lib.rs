@@ -82,7 +82,7 @@ pub mod __private {
     pub use crate::engine::cache::LocalCache;
     pub use crate::engine::config::PoolConfig;
     pub use crate::typed::pool::Pool;
-    pub use crate::typed::pooled::{with_cache, Pooled, ThreadCache};
+    pub use crate::typed::pooled::{retire_at_exit, with_cache, Pooled, RetireAtExit, ThreadCache};
     pub use core::option::Option;
     pub use std::thread_local;
 }

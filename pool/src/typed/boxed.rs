@@ -104,13 +104,19 @@ impl<T: Pooled> PoolBox<T> {
         }
     }
 
-    /// The slow path: the cache is empty (or the thread has none), so refill it from the depot
-    /// or a segment — or refuse, handing the value back.
+    /// The slow path: the cache is empty, so refill it from the depot or a segment — or
+    /// refuse, handing the value back. The cache is used (and so registered) only once its
+    /// retirement at thread exit is armed; a thread being torn down goes without one.
     #[cold]
     #[inline(never)]
     fn try_new_slow(value: T) -> Result<Self, PoolError<T>> {
         let pool = T::pool();
-        T::__with_cache(|cache| pool.alloc_in(cache, value)).map(|ptr| Self {
+        let ptr = if T::__retire_at_exit() {
+            T::__with_cache(|cache| pool.alloc_in(Some(cache), value))
+        } else {
+            pool.alloc_in(None, value)
+        }?;
+        Ok(Self {
             ptr,
             _owns: PhantomData,
         })
@@ -130,7 +136,8 @@ impl<T: Pooled> PoolBox<T> {
         }
     }
 
-    /// The cache is full (or the thread has none): make room through the depot.
+    /// The cache is full (or closed at thread exit): make room through the depot, or free
+    /// without a cache on a thread being torn down.
     ///
     /// # Safety
     ///
@@ -138,8 +145,14 @@ impl<T: Pooled> PoolBox<T> {
     #[cold]
     #[inline(never)]
     unsafe fn release_slow(ptr: NonNull<T>) {
-        // SAFETY: forwarded from the caller.
-        T::__with_cache(|cache| unsafe { T::pool().free_in(cache, ptr) });
+        let pool = T::pool();
+        if T::__retire_at_exit() {
+            // SAFETY: forwarded from the caller.
+            T::__with_cache(|cache| unsafe { pool.free_in(Some(cache), ptr) });
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { pool.free_in(None, ptr) };
+        }
     }
 
     /// Moves the value out; the slot goes back to the pool.
@@ -416,12 +429,15 @@ mod tests {
         struct DropsABox(Option<PoolBox<Late>>);
         impl Drop for DropsABox {
             fn drop(&mut self) {
-                // Runs among the thread's TLS destructors, maybe after `Late`'s cache is gone.
+                // Runs among the thread's TLS destructors, before or after `Late`'s cache
+                // retires (the two orders below).
                 drop(self.0.take());
                 let _fresh = PoolBox::new(Late(2));
             }
         }
         std::thread_local!(static HOLDER: core::cell::RefCell<DropsABox> = const { core::cell::RefCell::new(DropsABox(None)) });
+        // Destructors run in reverse order of first use: here the holder's runs first, while
+        // the cache is still open.
         std::thread::spawn(|| {
             let b = PoolBox::new(Late(1));
             HOLDER.with(|h| h.borrow_mut().0 = Some(b));
@@ -429,5 +445,15 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(Late::pool().stats().live, 0);
+        // Here the cache retires first, so the holder frees and allocates without one.
+        std::thread::spawn(|| {
+            HOLDER.with(|_| {});
+            let b = PoolBox::new(Late(3));
+            HOLDER.with(|h| h.borrow_mut().0 = Some(b));
+        })
+        .join()
+        .unwrap();
+        let stats = Late::pool().stats();
+        assert_eq!(stats.live, 0, "{stats}");
     }
 }

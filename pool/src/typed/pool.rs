@@ -92,7 +92,7 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[track_caller]
     pub fn alloc(&self, value: T) -> Handle<'_, T> {
-        match Self::pop_slot(self.table.remembered()) {
+        match self.table.remembered().and_then(Self::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => unsafe { self.handle(ptr, value) },
             None => self.alloc_slow(value),
@@ -107,7 +107,7 @@ impl<T> Pool<T> {
     /// the system refuses a new segment.
     #[inline(always)]
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        match Self::pop_slot(self.table.remembered()) {
+        match self.table.remembered().and_then(Self::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => Ok(unsafe { self.handle(ptr, value) }),
             None => self.try_alloc_slow(value),
@@ -205,27 +205,24 @@ impl<T> Pool<T> {
     }
 
     /// Hit path of allocation, shared by every front end: a free slot from `cache`, or `None`
-    /// when the cache is empty or there is none (the slow path then takes over).
+    /// when it is empty (the slow path then takes over).
     #[inline(always)]
-    pub(crate) fn pop_slot(cache: Option<&LocalCache>) -> Option<NonNull<T>> {
-        let slot = cache?.pop()?;
+    pub(crate) fn pop_slot(cache: &LocalCache) -> Option<NonNull<T>> {
+        let slot = cache.pop()?;
         // SAFETY: slots are never null.
         Some(unsafe { NonNull::new_unchecked(slot.cast::<T>()) })
     }
 
     /// Hit path of free, shared by every front end: keeps the slot in `cache`; `false` when the
-    /// cache is full or there is none (the caller then takes [`free_in`](Self::free_in)).
+    /// cache is full or closed (the caller then takes [`free_in`](Self::free_in)).
     ///
     /// # Safety
     ///
     /// `ptr` came from this pool and its object has been dropped or moved out.
     #[inline(always)]
-    pub(crate) unsafe fn push_slot(cache: Option<&LocalCache>, ptr: NonNull<T>) -> bool {
-        match cache {
-            // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
-            Some(cache) => unsafe { cache.push(ptr.as_ptr().cast::<FreeSlot>()) }.is_ok(),
-            None => false,
-        }
+    pub(crate) unsafe fn push_slot(cache: &LocalCache, ptr: NonNull<T>) -> bool {
+        // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
+        unsafe { cache.push(ptr.as_ptr().cast::<FreeSlot>()) }.is_ok()
     }
 
     /// Allocates through a given cache, refilling it if need be (the slow path's entry).
@@ -264,8 +261,12 @@ impl<T> Pool<T> {
     /// `ptr` came from this pool and its object has been dropped or moved out.
     #[inline(always)]
     pub(crate) unsafe fn release(&self, ptr: NonNull<T>) {
-        // SAFETY: forwarded from the caller.
-        if !unsafe { Self::push_slot(self.table.remembered(), ptr) } {
+        let kept = match self.table.remembered() {
+            // SAFETY: forwarded from the caller.
+            Some(cache) => unsafe { Self::push_slot(cache, ptr) },
+            None => false,
+        };
+        if !kept {
             // SAFETY: forwarded from the caller.
             unsafe { self.release_slow(ptr) };
         }

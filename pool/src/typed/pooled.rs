@@ -13,11 +13,14 @@ use std::thread::LocalKey;
 ///
 /// # Safety
 ///
-/// `pool()` returns the same pool on every call, and `__with_cache` passes `f` the calling
-/// thread's own cache of that pool (a `thread_local!` dedicated to it, whose destructor
-/// retires the cache), or `None` when that thread-local is gone. [`PoolBox`] relies on both to
-/// return every slot to the pool it came from. The derive upholds this; hand-written impls
-/// are not supported.
+/// `pool()` returns the same pool on every call; `__with_cache` passes `f` the calling
+/// thread's own cache of that pool (a `thread_local!` dedicated to it, with no destructor, so
+/// reaching it costs no state check); and `__retire_at_exit` arms a second thread-local whose
+/// destructor retires that cache into the pool, returning `false` once the thread's
+/// thread-locals are being destroyed. [`PoolBox`] relies on all three to return every slot to
+/// the pool it came from: its slow path registers a cache with the pool only after arming the
+/// retirement, and goes without a cache when arming fails. The derive upholds this;
+/// hand-written impls are not supported.
 ///
 /// # Examples
 ///
@@ -43,7 +46,10 @@ pub unsafe trait Pooled: Sized + 'static {
     fn pool() -> &'static Pool<Self>;
 
     #[doc(hidden)]
-    fn __with_cache<R>(f: impl FnOnce(Option<&LocalCache>) -> R) -> R;
+    fn __with_cache<R>(f: impl FnOnce(&LocalCache) -> R) -> R;
+
+    #[doc(hidden)]
+    fn __retire_at_exit() -> bool;
 
     /// Moves `self` into its pool: `Particle { .. }.pooled()`.
     ///
@@ -56,7 +62,8 @@ pub unsafe trait Pooled: Sized + 'static {
     }
 }
 
-/// A derived type's thread-local cache: retires into the type's pool when the thread exits.
+/// A derived type's thread-local cache. It has no destructor, so the hit path reaches it with
+/// one thread-pointer-relative address and no state check; [`RetireAtExit`] retires it.
 pub struct ThreadCache<T: Pooled> {
     local: LocalCache,
     _for: PhantomData<fn() -> T>,
@@ -83,22 +90,49 @@ impl<T: Pooled> Default for ThreadCache<T> {
     }
 }
 
-impl<T: Pooled> Drop for ThreadCache<T> {
-    fn drop(&mut self) {
-        T::pool().raw.retire(&self.local);
+/// The thread-exit hook of a derived type's cache: a thread-local armed by the slow path
+/// before the cache is first registered, whose destructor hands the cache's slots to the pool
+/// and closes it (later uses on that thread then go without a cache).
+pub struct RetireAtExit<T: Pooled>(PhantomData<fn() -> T>);
+
+impl<T: Pooled> core::fmt::Debug for RetireAtExit<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RetireAtExit")
     }
 }
 
-/// Runs `f` with this thread's cache from `key`, or with `None` once it has been destroyed
-/// (a `PoolBox` dropped by another thread-local's destructor).
+impl<T: Pooled> RetireAtExit<T> {
+    loom_const_fn! {
+        /// The hook (the `thread_local!` initialiser).
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+}
+
+impl<T: Pooled> Default for RetireAtExit<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Pooled> Drop for RetireAtExit<T> {
+    fn drop(&mut self) {
+        T::__with_cache(|cache| T::pool().raw.retire(cache));
+    }
+}
+
+/// Runs `f` with this thread's cache from `key`.
 #[inline(always)]
 pub fn with_cache<T: Pooled, R>(
     key: &'static LocalKey<ThreadCache<T>>,
-    f: impl FnOnce(Option<&LocalCache>) -> R,
+    f: impl FnOnce(&LocalCache) -> R,
 ) -> R {
-    let mut f = Some(f);
-    match key.try_with(|c| f.take().map(|f| f(Some(&c.local)))) {
-        Ok(Some(r)) => r,
-        _ => (f.take().expect("`f` runs at most once"))(None),
-    }
+    key.with(|c| f(&c.local))
+}
+
+/// Arms `key`'s destructor; `false` once this thread's thread-locals are being destroyed.
+#[inline]
+pub fn retire_at_exit<T: Pooled>(key: &'static LocalKey<RetireAtExit<T>>) -> bool {
+    key.try_with(|_| ()).is_ok()
 }
