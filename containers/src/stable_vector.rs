@@ -1,17 +1,22 @@
 //! [`StableVector`]: a vector whose elements never move while they are present.
 //!
-//! Storage is a list of chunks of 16, 32, 64, … elements (chunk `k` holds `16 << k`), allocated
+//! Storage is a list of chunks of 64, 128, 256, … elements (chunk `k` holds `64 << k`), allocated
 //! when first needed and never reallocated, so a push never moves what is already stored: a
 //! reference or raw pointer to an element stays valid until that element is removed. Index `i`
-//! lives in chunk `k = log2(i / 16 + 1)` at offset `i − 16·(2ᵏ − 1)`.
+//! lives in chunk `k = log2(i / 64 + 1)` at offset `i − 64·(2ᵏ − 1)`. Every chunk starts at a
+//! multiple of 64, so each 64-bit word of the occupancy bitmap describes indices of one chunk:
+//! iteration finds a word's slots from one base pointer.
 //!
 //! Removing leaves a hole; the next push fills the most recent hole (LIFO), so indices stay
 //! small and memory is reused. An occupancy bitmap (one bit per index) says which indices hold
 //! an element; iteration walks it a word at a time and skips holes.
 //!
 //! Invariants: `occupied` has a set bit exactly for the indices holding an initialised
-//! element; those are `< end`; every index `< end` with a clear bit is on `free` exactly once;
-//! `len` is the number of set bits; every chunk holding an index `< end` is allocated.
+//! element; those are `< end`; every index `< end` with a clear bit is on the hole list exactly
+//! once (threaded through the vacant slots from `holes` when a slot can hold an index, else in
+//! `free`);
+//! `len` is the number of set bits; every chunk holding an index `< end` is allocated, and
+//! the allocated chunks are exactly chunks `0..k` holding the indices `< cap_end`.
 
 use allocator_api2::alloc::{Allocator, Global, Layout};
 use allocator_api2::vec::Vec as AVec;
@@ -21,17 +26,22 @@ use core::mem::MaybeUninit;
 use core::ops::{Index, IndexMut};
 use core::ptr::NonNull;
 
-/// Elements in the first chunk.
-const FIRST: usize = 16;
+/// Elements in the first chunk: one bitmap word, so chunk boundaries fall on word boundaries.
+const FIRST: usize = 64;
+/// The end of the hole list.
+const NO_HOLE: usize = usize::MAX;
 /// Chunks enough for every index that fits in memory.
 const CHUNKS: usize = usize::BITS as usize - 4;
 
-/// (chunk, offset) of index `i`.
+/// (chunk, offset) of index `i`. `#[inline]`: it is not generic, so without it a user's crate
+/// would call it for every element.
+#[inline]
 fn locate(i: usize) -> (usize, usize) {
     let k = (i / FIRST + 1).ilog2() as usize;
     (k, i - FIRST * ((1 << k) - 1))
 }
 
+#[inline]
 fn chunk_len(k: usize) -> usize {
     FIRST << k
 }
@@ -58,10 +68,16 @@ fn chunk_len(k: usize) -> usize {
 pub struct StableVector<T, A: Allocator = Global> {
     chunks: [Option<NonNull<MaybeUninit<T>>>; CHUNKS],
     occupied: AVec<u64, A>,
+    /// The most recent hole, whose slot holds the index of the next (`NO_HOLE` ends the list);
+    /// used when a slot can hold an index (`THREADED`), so a removal allocates nothing.
+    holes: usize,
+    /// The holes, newest last, for element types too small to hold an index.
     free: AVec<usize, A>,
     len: usize,
     /// One past the highest index ever handed out.
     end: usize,
+    /// One past the last index the allocated chunks hold (`end <= cap_end`).
+    cap_end: usize,
     alloc: A,
     _owns: PhantomData<T>,
 }
@@ -91,9 +107,11 @@ impl<T, A: Allocator + Clone> StableVector<T, A> {
         Self {
             chunks: [None; CHUNKS],
             occupied: AVec::new_in(alloc.clone()),
+            holes: NO_HOLE,
             free: AVec::new_in(alloc.clone()),
             len: 0,
             end: 0,
+            cap_end: 0,
             alloc,
             _owns: PhantomData,
         }
@@ -124,45 +142,103 @@ impl<T, A: Allocator> StableVector<T, A> {
     /// # Panics
     ///
     /// If the allocator refuses a chunk (through `handle_alloc_error`).
+    #[inline]
     pub fn push(&mut self, value: T) -> usize {
-        let i = match self.free.pop() {
+        let i = match self.pop_hole() {
             Some(i) => i,
-            None => {
-                let i = self.end;
-                self.ensure_chunk(i);
-                if i % 64 == 0 {
-                    self.occupied.push(0);
-                }
-                self.end += 1;
-                i
-            }
+            None => self.fresh_index(),
         };
         // SAFETY: `i < end`, so its chunk is allocated; its bit is clear, so it is vacant.
         unsafe { self.slot(i).write(MaybeUninit::new(value)) };
-        self.occupied[i / 64] |= 1 << (i % 64);
+        // SAFETY: `i < end`, and `occupied` has a word for every index below `end`.
+        unsafe { *self.occupied.get_unchecked_mut(i / 64) |= 1 << (i % 64) };
         self.len += 1;
         i
     }
 
+    /// Hands out `end` as a new index, with its chunk and bitmap word in place.
+    #[inline]
+    fn fresh_index(&mut self) -> usize {
+        let i = self.end;
+        if i == self.cap_end {
+            self.add_chunk();
+        }
+        if i % 64 == 0 {
+            self.occupied.push(0);
+        }
+        self.end += 1;
+        i
+    }
+
     /// Takes the element at `i` out, leaving a hole; `None` if there is none.
+    #[inline]
     pub fn remove(&mut self, i: usize) -> Option<T> {
-        if !self.contains(i) {
+        if i >= self.end {
             return None;
         }
-        self.occupied[i / 64] &= !(1 << (i % 64));
+        // SAFETY: `i < end`, and `occupied` has a word for every index below `end`.
+        let word = unsafe { self.occupied.get_unchecked_mut(i / 64) };
+        let bit = 1 << (i % 64);
+        if *word & bit == 0 {
+            return None;
+        }
+        *word &= !bit;
         self.len -= 1;
-        self.free.push(i);
+        // SAFETY: `i < end`.
+        let slot = unsafe { self.slot(i) };
         // SAFETY: the bit was set, so the slot held an initialised element, which we move out;
         // the cleared bit means nothing will read or drop it again.
-        Some(unsafe { self.slot(i).read().assume_init() })
+        let value = unsafe { slot.read().assume_init() };
+        // SAFETY: the slot of index `i` is vacant now.
+        unsafe { self.push_hole(i, slot) };
+        Some(value)
+    }
+
+    /// Whether holes are threaded through the vacant slots.
+    const THREADED: bool = core::mem::size_of::<T>() >= core::mem::size_of::<usize>()
+        && core::mem::align_of::<T>() >= core::mem::align_of::<usize>();
+
+    /// Puts index `i` at the head of the hole list.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the slot of index `i < end`, vacant (its bit clear) and on no list.
+    #[inline]
+    unsafe fn push_hole(&mut self, i: usize, slot: *mut MaybeUninit<T>) {
+        if Self::THREADED {
+            // SAFETY: a vacant slot is ours to write, and (`THREADED`) big and aligned enough
+            // for an index.
+            unsafe { slot.cast::<usize>().write(self.holes) };
+            self.holes = i;
+        } else {
+            self.free.push(i);
+        }
+    }
+
+    /// Takes the most recent hole off the list.
+    #[inline]
+    fn pop_hole(&mut self) -> Option<usize> {
+        if !Self::THREADED {
+            return self.free.pop();
+        }
+        let i = self.holes;
+        if i == NO_HOLE {
+            return None;
+        }
+        // SAFETY: `i` heads the hole list, so it is below `end` and its vacant slot holds the
+        // next hole's index (`push_hole`).
+        self.holes = unsafe { self.slot(i).cast::<usize>().read() };
+        Some(i)
     }
 
     /// Whether index `i` holds an element.
+    #[inline]
     pub fn contains(&self, i: usize) -> bool {
         i < self.end && self.occupied[i / 64] >> (i % 64) & 1 == 1
     }
 
     /// The element at `i`, if present.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&T> {
         // SAFETY: present means initialised; the chunk never moves while `self` is borrowed.
         self.contains(i)
@@ -170,6 +246,7 @@ impl<T, A: Allocator> StableVector<T, A> {
     }
 
     /// The element at `i`, mutably, if present.
+    #[inline]
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         // SAFETY: as in `get`, with `&mut self` for exclusive access.
         self.contains(i)
@@ -180,6 +257,7 @@ impl<T, A: Allocator> StableVector<T, A> {
     pub fn clear(&mut self) {
         self.drop_present();
         self.occupied.clear();
+        self.holes = NO_HOLE;
         self.free.clear();
         self.len = 0;
         self.end = 0;
@@ -189,7 +267,7 @@ impl<T, A: Allocator> StableVector<T, A> {
     pub fn iter(&self) -> Iter<'_, T, A> {
         Iter {
             v: self,
-            at: Present::START,
+            at: Cursor::START,
             left: self.len,
         }
     }
@@ -199,17 +277,17 @@ impl<T, A: Allocator> StableVector<T, A> {
         IterMut {
             left: self.len,
             v: self,
-            at: Present::START,
+            at: Cursor::START,
         }
     }
 
     /// `(index, element)` for every present element, in index order.
     pub fn indexed(&self) -> impl Iterator<Item = (usize, &T)> + '_ {
-        let mut at = Present::START;
+        let mut at = Cursor::START;
         core::iter::from_fn(move || {
-            let i = at.next(&self.occupied)?;
-            // SAFETY: the cursor only yields indices whose bit is set: initialised, below `end`.
-            Some((i, unsafe { (*self.slot(i)).assume_init_ref() }))
+            let (i, slot) = at.next(self)?;
+            // SAFETY: the cursor only yields present slots: initialised; shared borrow.
+            Some((i, unsafe { (*slot).assume_init_ref() }))
         })
     }
 
@@ -218,18 +296,23 @@ impl<T, A: Allocator> StableVector<T, A> {
     /// # Safety
     ///
     /// `i < end` (so its chunk is allocated).
+    #[inline]
     unsafe fn slot(&self, i: usize) -> *mut MaybeUninit<T> {
         let (k, at) = locate(i);
-        let chunk = self.chunks[k].expect("indices below `end` have a chunk");
-        // SAFETY: `at < chunk_len(k)` by `locate`, inside the chunk's allocation.
-        unsafe { chunk.as_ptr().add(at) }
+        debug_assert!(i < self.end, "index {i} past the end {}", self.end);
+        // SAFETY: `i < end <= cap_end`, so chunk `k` is allocated (the type's invariant), and
+        // `at < chunk_len(k)` by `locate`, inside the chunk's allocation.
+        unsafe {
+            let chunk = self.chunks.get_unchecked(k).unwrap_unchecked();
+            chunk.as_ptr().add(at)
+        }
     }
 
-    fn ensure_chunk(&mut self, i: usize) {
-        let (k, _) = locate(i);
-        if self.chunks[k].is_some() {
-            return;
-        }
+    /// Allocates the next chunk, which holds the indices from `cap_end` on.
+    #[cold]
+    #[inline(never)]
+    fn add_chunk(&mut self) {
+        let (k, _) = locate(self.cap_end);
         let layout = Layout::array::<MaybeUninit<T>>(chunk_len(k)).expect("chunk fits in memory");
         let chunk = if layout.size() == 0 {
             NonNull::dangling()
@@ -240,47 +323,134 @@ impl<T, A: Allocator> StableVector<T, A> {
             }
         };
         self.chunks[k] = Some(chunk);
+        self.cap_end += chunk_len(k);
     }
 
     fn drop_present(&mut self) {
         if !core::mem::needs_drop::<T>() {
             return;
         }
-        let mut at = Present::START;
-        while let Some(i) = at.next(&self.occupied) {
+        let mut at = Cursor::START;
+        while let Some((_, slot)) = at.next(self) {
             // SAFETY: present, so initialised; callers clear the bits (or free the chunks)
             // right after, so nothing drops it twice.
-            unsafe { (*self.slot(i)).assume_init_drop() };
+            unsafe { (*slot).assume_init_drop() };
         }
     }
 }
 
-/// A walk over the set bits of an occupancy bitmap, one word at a time: the indices of the
-/// present elements, in order.
-#[derive(Clone, Copy, Debug)]
-struct Present {
+/// A walk over the present elements, a bitmap word at a time: each word's 64 indices lie in
+/// one chunk (chunks start at multiples of 64), so a word's slots are found from one base
+/// pointer and an element costs a bit scan and an add — no chunk lookup.
+#[derive(Debug)]
+struct Cursor<T> {
     /// Word being walked, and its bits not yet yielded.
     word: usize,
     bits: u64,
+    /// The slot of the word's first index.
+    word_base: *mut MaybeUninit<T>,
+    /// Current chunk, its first index and one past its last.
+    chunk: usize,
+    start: usize,
+    stop: usize,
 }
 
-impl Present {
-    /// Before the first word (`word` wraps to 0 on the first step).
+impl<T> Clone for Cursor<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Cursor<T> {}
+
+impl<T> Cursor<T> {
+    /// Before the first word and chunk (`word` and `chunk` wrap to 0 on the first step).
     const START: Self = Self {
         word: usize::MAX,
         bits: 0,
+        word_base: core::ptr::null_mut(),
+        chunk: usize::MAX,
+        start: 0,
+        stop: 0,
     };
 
+    /// Moves to the next word with a present index, unless the current one has bits left.
     #[inline]
-    fn next(&mut self, occupied: &[u64]) -> Option<usize> {
+    fn fill<A: Allocator>(&mut self, v: &StableVector<T, A>) -> Option<()> {
         while self.bits == 0 {
             self.word = self.word.wrapping_add(1);
-            self.bits = *occupied.get(self.word)?;
+            self.bits = *v.occupied.get(self.word)?;
+            let first = self.word * 64;
+            if first >= self.stop {
+                self.chunk = self.chunk.wrapping_add(1);
+                self.start = self.stop;
+                self.stop += chunk_len(self.chunk);
+            }
+            // SAFETY: `occupied` has words only for indices below `end <= cap_end`, so this
+            // word's chunk is allocated; `first - start < chunk_len(chunk)`, and the chunk
+            // starting at a multiple of 64 holds the word's 64 indices.
+            self.word_base = unsafe {
+                let base = v.chunks.get_unchecked(self.chunk).unwrap_unchecked();
+                base.as_ptr().add(first - self.start)
+            };
         }
+        Some(())
+    }
+
+    /// The next present index and its slot.
+    #[inline]
+    fn next<A: Allocator>(
+        &mut self,
+        v: &StableVector<T, A>,
+    ) -> Option<(usize, *mut MaybeUninit<T>)> {
+        self.fill(v)?;
         let bit = self.bits.trailing_zeros() as usize;
         self.bits &= self.bits - 1;
-        Some(self.word * 64 + bit)
+        // SAFETY: the bit is set, so its index is below `end`, inside the word's chunk.
+        Some((self.word * 64 + bit, unsafe { self.word_base.add(bit) }))
     }
+
+    /// The rest of the current word, or the next word with a present index: the slot of the
+    /// word's first index and the bits of its present ones (for `fold`, which then walks a
+    /// full word as a slice).
+    #[inline]
+    fn next_word<A: Allocator>(
+        &mut self,
+        v: &StableVector<T, A>,
+    ) -> Option<(*mut MaybeUninit<T>, u64)> {
+        self.fill(v)?;
+        Some((self.word_base, core::mem::take(&mut self.bits)))
+    }
+}
+
+/// Folds `f` over the present elements of a word: as a slice when all 64 are present (the
+/// common case of a dense vector, which the compiler can unroll), else bit by bit.
+///
+/// # Safety
+///
+/// `base` is the slot of a word's first index, `bits` marks present (initialised) slots of
+/// that word, and the caller may hand out references to them as `f` does (each once).
+#[inline(always)]
+unsafe fn fold_word<T, B>(
+    base: *mut MaybeUninit<T>,
+    mut bits: u64,
+    mut acc: B,
+    f: &mut impl FnMut(B, *mut T) -> B,
+) -> B {
+    if bits == u64::MAX {
+        for j in 0..64 {
+            // SAFETY: all 64 slots of the word are present.
+            acc = f(acc, unsafe { base.add(j) }.cast::<T>());
+        }
+        return acc;
+    }
+    while bits != 0 {
+        let bit = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        // SAFETY: the bit is set: the slot is present.
+        acc = f(acc, unsafe { base.add(bit) }.cast::<T>());
+    }
+    acc
 }
 
 impl<T, A: Allocator> Drop for StableVector<T, A> {
@@ -290,7 +460,7 @@ impl<T, A: Allocator> Drop for StableVector<T, A> {
             let Some(chunk) = chunk else { break };
             let layout = Layout::array::<MaybeUninit<T>>(chunk_len(k)).expect("as allocated");
             if layout.size() != 0 {
-                // SAFETY: allocated by `ensure_chunk` from `self.alloc` with this layout.
+                // SAFETY: allocated by `add_chunk` from `self.alloc` with this layout.
                 unsafe { self.alloc.deallocate(chunk.cast(), layout) };
             }
         }
@@ -342,18 +512,28 @@ impl<T, A: Allocator> Extend<T> for StableVector<T, A> {
 /// Iterator over a [`StableVector`]'s present elements.
 pub struct Iter<'a, T, A: Allocator> {
     v: &'a StableVector<T, A>,
-    at: Present,
+    at: Cursor<T>,
     left: usize,
 }
 
 impl<'a, T, A: Allocator> Iterator for Iter<'a, T, A> {
     type Item = &'a T;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a T> {
-        let i = self.at.next(&self.v.occupied)?;
+        let (_, slot) = self.at.next(self.v)?;
         self.left -= 1;
-        // SAFETY: the cursor found its bit set: initialised, below `end`; shared borrow.
-        Some(unsafe { (*self.v.slot(i)).assume_init_ref() })
+        // SAFETY: the cursor yields present slots: initialised; shared borrow for `'a`.
+        Some(unsafe { (*slot).assume_init_ref() })
+    }
+
+    #[inline]
+    fn fold<B, F: FnMut(B, &'a T) -> B>(mut self, mut acc: B, mut f: F) -> B {
+        while let Some((base, bits)) = self.at.next_word(self.v) {
+            // SAFETY: a word of present slots from the cursor; shared borrows for `'a`.
+            acc = unsafe { fold_word(base, bits, acc, &mut |acc, p| f(acc, &*p)) };
+        }
+        acc
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -372,19 +552,30 @@ impl<T, A: Allocator> fmt::Debug for Iter<'_, T, A> {
 /// Mutable iterator over a [`StableVector`]'s present elements.
 pub struct IterMut<'a, T, A: Allocator> {
     v: &'a mut StableVector<T, A>,
-    at: Present,
+    at: Cursor<T>,
     left: usize,
 }
 
 impl<'a, T, A: Allocator> Iterator for IterMut<'a, T, A> {
     type Item = &'a mut T;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a mut T> {
-        let i = self.at.next(&self.v.occupied)?;
+        let (_, slot) = self.at.next(self.v)?;
         self.left -= 1;
-        // SAFETY: each present index is yielded once, so the `&mut` are disjoint; elements
+        // SAFETY: each present slot is yielded once, so the `&mut` are disjoint; elements
         // never move, and the vector stays mutably borrowed for `'a`.
-        Some(unsafe { (*self.v.slot(i)).assume_init_mut() })
+        Some(unsafe { (*slot).assume_init_mut() })
+    }
+
+    #[inline]
+    fn fold<B, F: FnMut(B, &'a mut T) -> B>(mut self, mut acc: B, mut f: F) -> B {
+        while let Some((base, bits)) = self.at.next_word(self.v) {
+            // SAFETY: a word of present slots, each yielded once (the cursor moves past them),
+            // so the `&mut` are disjoint; the vector stays mutably borrowed for `'a`.
+            acc = unsafe { fold_word(base, bits, acc, &mut |acc, p| f(acc, &mut *p)) };
+        }
+        acc
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -482,6 +673,26 @@ mod tests {
         let mut units: StableVector<()> = StableVector::new();
         let i = units.push(());
         assert_eq!(units.remove(i), Some(()));
+    }
+
+    #[test]
+    fn fold_and_next_agree_across_full_words_holes_and_chunks() {
+        let mut v: StableVector<u64> = (0..1000).collect();
+        for i in (0..1000).filter(|i| i % 7 == 3 || (130..200).contains(i)) {
+            v.remove(i);
+        }
+        let by_next: std::vec::Vec<u64> = {
+            let mut it = v.iter();
+            core::iter::from_fn(|| it.next().copied()).collect()
+        };
+        let by_fold = v.iter().fold(std::vec::Vec::new(), |mut acc, &x| {
+            acc.push(x);
+            acc
+        });
+        assert_eq!(by_fold, by_next);
+        assert_eq!(by_fold.len(), v.len());
+        v.iter_mut().for_each(|x| *x += 1);
+        assert_eq!(v.iter().sum::<u64>(), by_next.iter().map(|x| x + 1).sum());
     }
 
     #[test]
