@@ -13,7 +13,8 @@
 //!
 //! Sizing adapts: a thread that hands a magazine to the depot and later has to take one back
 //! (its demand swings wider than its cache) doubles its magazine size, up to
-//! `PoolConfig::GROWTH` times the configured one, in unbounded pools. Without that, such a
+//! `PoolConfig::GROWTH` times the configured one (and `PoolConfig::GROWTH_BYTES` of slots),
+//! in unbounded pools. Without that, such a
 //! thread pays a depot round trip per magazine — and, with other threads about, gets back
 //! magazines whose slots were last written by another core: a cache miss per object. With it,
 //! the steady state of an oscillating thread touches no shared state at all. Magazines of

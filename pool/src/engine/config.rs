@@ -61,8 +61,9 @@ impl PoolConfig {
     /// Free slots each thread keeps without touching shared state (two magazines of
     /// `slots / 2`). In an unbounded pool a thread whose demand swings past this — it sends
     /// magazines to the depot and then takes them back — doubles its cache, up to
-    /// [`Self::GROWTH`] times `slots`, so that its objects stop travelling through shared
-    /// state (and through other cores' caches).
+    /// [`Self::GROWTH`] times `slots` but no further than [`Self::GROWTH_BYTES`] per magazine,
+    /// so that its objects stop travelling through shared state (and through other cores'
+    /// caches).
     ///
     /// # Panics
     ///
@@ -90,18 +91,30 @@ impl PoolConfig {
         (self.cache / 2) as u32
     }
 
-    /// How far a thread's magazines may grow ([`Self::GROWTH`] times the first size), for
+    /// How far a thread's magazines of `slot_size`-byte slots may grow: [`Self::GROWTH`] times
+    /// the first size, capped at [`Self::GROWTH_BYTES`] (never below the first size), for
     /// unbounded pools; a bounded pool keeps them at their first size, since slots parked in
     /// caches count against `max`.
-    pub(crate) const fn max_magazine(&self) -> u32 {
-        match self.max {
-            Some(_) => self.magazine(),
-            None => self.magazine() * Self::GROWTH,
+    pub(crate) const fn max_magazine(&self, slot_size: usize) -> u32 {
+        let first = self.magazine();
+        if self.max.is_some() {
+            return first;
+        }
+        let by_bytes = Self::GROWTH_BYTES / slot_size;
+        let grown = first as usize * Self::GROWTH as usize;
+        let max = if grown < by_bytes { grown } else { by_bytes };
+        if max < first as usize {
+            first
+        } else {
+            max as u32
         }
     }
 
-    /// Factor by which a thread cache may grow past `cache` (see `cache.rs`).
-    pub const GROWTH: u32 = 8;
+    /// Factor by which a thread cache may grow past `cache` (see `engine/cache.rs`).
+    pub const GROWTH: u32 = 32;
+
+    /// Bytes of slots one grown magazine may hold at most (a thread holds two): 128 KiB.
+    pub const GROWTH_BYTES: usize = 128 * 1024;
 
     /// The most slots this pool may ever carve, if bounded.
     pub(crate) const fn limit(&self) -> usize {

@@ -97,7 +97,7 @@ impl RawPool {
                 Some(mag) => mag,
                 None => self.carve(cache.limit())?,
             };
-            cache.note_refill(self.config.max_magazine());
+            cache.note_refill(self.config.max_magazine(self.slot.size));
             cache.count_miss();
             cache.set_cur(mag);
             self.sample_peak();
