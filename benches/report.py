@@ -1,24 +1,35 @@
 #!/usr/bin/env python3
-"""Prints BENCHMARKS.md's tables from criterion's output of the `pools` bench.
+"""Prints BENCHMARKS.md's tables from criterion's output (the benches crate, outside the workspace).
 
-Usage: python3 benches/report.py [target/criterion]
-Medians are per object (ns per alloc+free); ratios are to the thread-local free-list
-baseline measured in the same run (lower is better; 1.00 = the baseline).
+Usage: python3 benches/report.py [benches/target/criterion]
+Medians are per object (ns per alloc+free); ratios are to the limit (a thread-local free
+list of raw pointers) measured in the same binary and run (lower is better; 1.00 = the limit).
 """
 import json
 import pathlib
 import sys
 
-ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
-CONTENDERS = ["typool", "box_system", "box_mimalloc", "box_slab", "lockfree_object_pool", "object_pool",
-              "sharded_slab", "mutex_vec", "tls_freelist"]
-BASELINE = "tls_freelist"
-# group directory, objects per criterion iteration
-SCENARIOS = {
-    "A_alloc_free": ("A: alloc then free, repeated", 1),
-    "B_1000_then_free": ("B: 1000 allocs, then 1000 frees", 1000),
-    "D_cross_thread": ("D: allocated on one thread, freed on another", 1),
-}
+ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "benches/target/criterion")
+# (label in the report, criterion id, the limit measured in the same binary)
+CONTENDERS = [
+    ("limit", "limit", "limit"),
+    ("**typool** (`PoolBox`)", "typool", "limit"),
+    ("typool `Handle`", "typool_handle", "limit"),
+    ("`Box` + glibc", "box", "limit"),
+    ("`Box` + mimalloc (global)", "box_mimalloc", "limit_box_mimalloc"),
+    ("`Box` + typool slab (global)", "box_slab", "limit_box_slab"),
+    ("lockfree-object-pool", "lockfree_object_pool", "limit"),
+    ("object-pool", "object_pool", "limit"),
+    ("sharded-slab", "sharded_slab", "limit"),
+    ("`Mutex<Vec<Box>>`", "mutex_vec", "limit"),
+]
+# group directory, title, objects per criterion iteration
+SCENARIOS = [
+    ("A_alloc_free", "A: alloc then free", 1),
+    ("B_1000_then_free", "B: 1000 allocs, then 1000 frees", 1000),
+    ("D_cross_thread", "D: allocated on one thread, freed on another", 1),
+]
+THREADS = [1, 2, 4]
 
 
 def median(path):
@@ -26,44 +37,52 @@ def median(path):
     return est["median"]["point_estimate"]
 
 
-def table(title, rows):
-    base = rows.get(BASELINE)
-    print(f"\n**{title}** (ns per object, median)\n")
-    print("| contender | median | × baseline |")
-    print("|---|---:|---:|")
-    for c in CONTENDERS:
-        if c in rows:
-            ratio = f"{rows[c] / base:.2f}" if base else "–"
-            name = f"**{c}**" if c == "typool" else c
-            print(f"| {name} | {rows[c]:.2f} | {ratio} |")
+def value(*parts, per=1):
+    p = ROOT.joinpath(*parts)
+    return median(p) / per if p.exists() else None
 
 
-for group, (title, per_iter) in SCENARIOS.items():
-    rows = {c: median(ROOT / group / c) / per_iter for c in CONTENDERS if (ROOT / group / c).exists()}
-    table(title, rows)
+def cell(v, fmt="{:.2f}"):
+    return fmt.format(v) if v is not None else "–"
+
+
+print("**Scenarios A, B, D** (ns per object, median; × limit: over the limit measured in the same"
+      " binary; D has no limit row, whose slots would pile up on the freeing thread)\n")
+print("| contender | " + " | ".join(f"{t} | × limit" for _, t, _ in SCENARIOS) + " |")
+print("|---|" + "---:|---:|" * len(SCENARIOS))
+for label, cid, lim in CONTENDERS:
+    cells = []
+    for group, _, per in SCENARIOS:
+        v = value(group, cid, per=per)
+        base = value(group, lim, per=per) if group != "D_cross_thread" else None
+        cells += [cell(v), cell(v / base if v is not None and base else None)]
+    print(f"| {label} | " + " | ".join(cells) + " |")
 
 print("\n**C: one pool shared by N threads** (ns per object per thread, median of the slowest"
-      " thread; 4 and 8 threads oversubscribe this 2-core machine)\n")
-threads = [1, 2, 4, 8]
-print("| contender | " + " | ".join(f"{t} thr" for t in threads) + " | " +
-      " | ".join(f"× base {t}" for t in threads) + " |")
-print("|---|" + "---:|" * (2 * len(threads)))
-c_rows = {}
-for c in CONTENDERS:
-    vals = []
-    for t in threads:
-        p = ROOT / "C_threads" / c / str(t)
-        vals.append(median(p) / 100 if p.exists() else None)
-    c_rows[c] = vals
-for c in CONTENDERS:
-    vals = c_rows[c]
-    base = c_rows.get(BASELINE)
-    cells = [f"{v:.2f}" if v else "–" for v in vals]
-    ratios = [f"{v / b:.2f}" if v and b else "–" for v, b in zip(vals, base)]
-    name = f"**{c}**" if c == "typool" else c
-    print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+      " thread; 4 threads oversubscribe this 2-core machine; × limit as above)\n")
+print("| contender | " + " | ".join(f"{t} thr | × limit" for t in THREADS) + " |")
+print("|---|" + "---:|---:|" * len(THREADS))
+for label, cid, lim in CONTENDERS:
+    cells = []
+    for t in THREADS:
+        v = value("C_threads", cid, str(t), per=100)
+        base = value("C_threads", lim, str(t), per=100)
+        cells += [cell(v), cell(v / base if v is not None and base else None)]
+    print(f"| {label} | " + " | ".join(cells) + " |")
 
-# --- arenas (`cargo bench -p typool-benches --bench arenas`) ---
+CONTAINERS = [("push", "push 10,000"), ("iterate", "iterate 10,000"), ("remove_half", "remove every other")]
+if (ROOT / "stable_vector_10k").exists():
+    stores = ["typool_stable_vector", "stable_vec", "slab", "vec"]
+    print("\n**StableVector, 10,000 `u64`** (µs, median)\n")
+    print("| operation | " + " | ".join(stores) + " | typool ÷ stable-vec |")
+    print("|---|" + "---:|" * (len(stores) + 1))
+    for op, title in CONTAINERS:
+        vals = {s: value("stable_vector_10k", op, s) for s in stores}
+        cells = [cell(vals[s] / 1000 if vals[s] else None) for s in stores]
+        ratio = vals["typool_stable_vector"] / vals["stable_vec"] if vals["typool_stable_vector"] and vals["stable_vec"] else None
+        print(f"| {title} | " + " | ".join(cells) + f" | {cell(ratio)} |")
+
+# --- arenas (`--bench arenas`) ---
 ARENAS = ["typool_arena", "bumpalo", "bump_scope"]
 arena_groups = [
     ("arena_small_u64", "1000 `u64` values, then reset", 1000, None),
@@ -95,20 +114,8 @@ if (ROOT / "arena_small_u64").exists():
     if p.exists():
         print(f"| `#[arena_scope]` on an empty fn (enter + exit) | {median(p):.1f} |")
 
-# --- variable-size allocators (`--bench global_glibc --bench global_mimalloc --bench global_slab`,
-# `--bench churn`) ---
+# --- the churn trace (`--bench churn`) ---
 GLOBALS = ["glibc", "mimalloc", "slab"]
-if (ROOT / "global_A_alloc_free").exists():
-    print("\n**`Box<Obj>` under each `#[global_allocator]`** (ns per object, median; ratio to"
-          " mimalloc)\n")
-    print("| scenario | " + " | ".join(GLOBALS) + " | slab ÷ mimalloc |")
-    print("|---|" + "---:|" * (len(GLOBALS) + 1))
-    for group, title, per in [("global_A_alloc_free", "A: alloc then free", 1),
-                              ("global_B_1000_then_free", "B: 1000 allocs, then 1000 frees", 1000)]:
-        vals = {g: median(ROOT / group / g) / per for g in GLOBALS if (ROOT / group / g).exists()}
-        cells = [f"{vals[g]:.2f}" if g in vals else "–" for g in GLOBALS]
-        ratio = f"{vals['slab'] / vals['mimalloc']:.2f}" if "slab" in vals and "mimalloc" in vals else "–"
-        print(f"| {title} | " + " | ".join(cells) + f" | {ratio} |")
 if (ROOT / "churn_trace").exists():
     print("\n**Churn trace, time** (ms per replay of 2M events, median; ratio to mimalloc)\n")
     print("| allocator | median | × mimalloc |\n|---|---:|---:|")

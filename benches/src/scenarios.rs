@@ -197,7 +197,7 @@ macro_rules! global_bench {
         static GLOBAL: $ty = $init;
 
         fn suite(c: &mut criterion::Criterion) {
-            $crate::register::<$crate::Limit>(c, "limit");
+            $crate::register::<$crate::Limit>(c, concat!("limit_", $label));
             $crate::register::<$crate::BoxGlobal>(c, $label);
         }
 

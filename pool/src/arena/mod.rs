@@ -201,19 +201,24 @@ impl Arena {
         }
     }
 
-    /// Allocates `len` elements, the `i`-th being `f(i)`.
+    /// Allocates `len` elements, the `i`-th being `f(i)`. As with `Vec`, `f` is called `len`
+    /// times even when `T` is zero-sized (the slice then takes no memory).
     ///
     /// # Panics
     ///
-    /// If the system refuses a new chunk, or if `f` panics (the elements made so far are
-    /// dropped).
+    /// If `len` elements of `T` would exceed `isize::MAX` bytes, with a message naming the
+    /// request (as `Vec::with_capacity` does); or if `f` panics (the elements made so far are
+    /// dropped). If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error) with the layout asked for, as
+    /// `Box` does.
     #[allow(clippy::mut_from_ref)]
+    #[track_caller]
     pub fn alloc_slice_fill_with<T: Send>(
         &self,
         len: usize,
         mut f: impl FnMut(usize) -> T,
     ) -> &mut [T] {
-        let layout = Layout::array::<T>(len).unwrap_or_else(|_| out_of_memory(Layout::new::<T>()));
+        let layout = Layout::array::<T>(len).unwrap_or_else(|_| capacity_overflow::<T>(len));
         let p = self
             .alloc_layout(layout)
             .unwrap_or_else(|| out_of_memory(layout))
@@ -277,6 +282,17 @@ impl Arena {
             resets: self.resets.get(),
         }
     }
+}
+
+/// A slice request past `isize::MAX` bytes: a panic that names it, as `Vec` gives.
+#[cold]
+#[track_caller]
+fn capacity_overflow<T>(len: usize) -> ! {
+    panic!(
+        "Arena: capacity overflow: {len} elements of {} ({} bytes each) exceed isize::MAX bytes",
+        core::any::type_name::<T>(),
+        core::mem::size_of::<T>()
+    )
 }
 
 #[cold]

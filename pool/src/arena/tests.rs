@@ -190,3 +190,19 @@ fn the_arena_is_send_but_not_sync() {
     is_send::<Arena>();
     let _ = Rc::new(0); // `alloc` needs `T: Send`: an `Rc` cannot go in (see ui tests)
 }
+
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn a_slice_past_isize_max_panics_naming_the_request() {
+    let arena = Arena::new();
+    arena.alloc_slice_fill_with(usize::MAX / 2, |i| i as u64);
+}
+
+#[test]
+fn a_zero_sized_slice_calls_the_closure_len_times() {
+    let arena = Arena::new();
+    let mut calls = 0;
+    let units = arena.alloc_slice_fill_with(1000, |_| calls += 1);
+    assert_eq!((units.len(), calls), (1000, 1000));
+    assert_eq!(arena.stats().bytes_used, 0);
+}

@@ -126,6 +126,23 @@ impl<C: Default> CacheTable<C> {
         }
     }
 
+    /// Runs `f` on the entry of every id no thread holds now: the caches exited threads left
+    /// behind. The id list stays locked meanwhile, so no thread can take one of these ids (and
+    /// start using its entry) while `f` runs: `f` has each entry to itself.
+    pub(crate) fn for_each_unowned(&self, mut f: impl FnMut(&C)) {
+        ids::with_free(|free| {
+            for &id in free {
+                let (b, i) = bucket_of(id);
+                let bucket = self.buckets[b].load(Ordering::Acquire);
+                if !bucket.is_null() {
+                    // SAFETY: an installed bucket's entries are initialised and live until the
+                    // table drops; no thread holds `id` while the list is locked.
+                    f(unsafe { &*bucket.add(i) });
+                }
+            }
+        });
+    }
+
     #[cold]
     fn install(&self, b: usize) -> Option<*mut C> {
         let _guard = lock(&self.install);
@@ -216,6 +233,13 @@ mod ids {
 
     pub(super) fn remember(key: u64, entry: *const u8) {
         MEMO.with(|m| m.set((key, entry)));
+    }
+
+    /// Runs `f` on the ids no thread holds (given back by exited threads), with the list
+    /// locked: no thread can take one of them until `f` returns.
+    pub(super) fn with_free(f: impl FnOnce(&[usize])) {
+        let free = FREE.lock().unwrap_or_else(|p| p.into_inner());
+        f(&free.0);
     }
 
     /// The calling thread's id, `None` once its thread-locals are being destroyed.

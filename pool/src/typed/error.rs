@@ -23,8 +23,10 @@ pub enum PoolError<T> {
         value: T,
         /// The pool's bound (`PoolConfig::max`).
         limit: usize,
-        /// Objects live when the pool refused. Below `limit` only when the free slots sit
-        /// in other threads' caches, out of this thread's reach.
+        /// Objects counted live when the pool refused. It can read below `limit`: the rest of
+        /// the slots are free but out of this thread's reach — in other threads' caches, or
+        /// being handed between threads — or their frees were not yet counted (a busy
+        /// thread's counters are read a few operations late).
         live: usize,
         /// `core::any::type_name` of the pooled type.
         type_name: &'static str,
@@ -66,15 +68,16 @@ impl<T> fmt::Display for PoolError<T> {
                 ..
             } => {
                 let name = short_type_name(type_name);
-                write!(f, "pool for {name} is exhausted: {live} of {limit} live")?;
-                if live < limit {
+                if live >= limit {
+                    write!(f, "pool for {name} is exhausted: {limit} of {limit} live")
+                } else {
                     write!(
                         f,
-                        " ({} free slots are cached by other threads)",
-                        limit - live
-                    )?;
+                        "pool for {name} is exhausted: all {limit} slots are taken or held by \
+                         other threads ({live} counted live; the rest are free in other \
+                         threads' caches or in transit between threads)"
+                    )
                 }
-                Ok(())
             }
             Self::OutOfMemory {
                 bytes, type_name, ..

@@ -156,9 +156,18 @@ impl<T> Pool<T> {
         self.raw.reserve(slots).map_err(|r| self.refusal(r, ()))
     }
 
-    /// Gives back to the system every segment whose slots are all free in the depot, and
-    /// returns how many bytes that was. Slots held in thread caches keep their segment.
+    /// Gives back to the system every segment with no live object, and returns how many
+    /// bytes that was.
+    ///
+    /// First the free slots of the calling thread's cache in this pool's table, and those
+    /// cached for threads that have exited, go to the shared depot, where `trim` can count
+    /// them. Slots cached by other live threads — and, for a `#[derive(Pooled)]` type, the
+    /// calling thread's own thread-local cache — stay where they are and keep their segment.
     pub fn trim(&self) -> usize {
+        if let Some(cache) = self.table.get() {
+            self.raw.flush(cache);
+        }
+        self.table.for_each_unowned(|cache| self.raw.flush(cache));
         self.raw.trim()
     }
 
@@ -335,6 +344,33 @@ mod tests {
         );
         assert!(pool.stats().hit_rate() > 0.9);
         drop(again);
+    }
+
+    #[test]
+    fn an_exhausted_message_states_only_what_is_known() {
+        let pool: Pool<u32> = Pool::with_config(PoolConfig::new().max(10).cache(4));
+        // This thread takes its id (and cache) first, so it cannot inherit the other's.
+        let mut mine = vec![pool.alloc(0)];
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // Four slots end up in this thread's cache, out of the main thread's reach.
+                let held: Vec<_> = (0..4).map(|i| pool.alloc(i)).collect();
+                drop(held);
+            });
+        });
+        mine.extend(std::iter::from_fn(|| pool.try_alloc(7).ok()));
+        assert!(mine.len() < 10, "{} allocated", mine.len());
+        let msg = pool.try_alloc(8).unwrap_err().to_string();
+        assert!(
+            msg.starts_with(
+                "pool for u32 is exhausted: all 10 slots are taken or held by other threads ("
+            ),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!("{} counted live", mine.len())),
+            "{msg}"
+        );
     }
 
     #[test]
