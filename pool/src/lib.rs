@@ -12,7 +12,28 @@
 //! assert_eq!(Particle::pool().stats().live, 1);
 //! ```
 //!
-//! # Architecture
+//! # What is here
+//!
+//! | you want | use |
+//! |---|---|
+//! | many objects of one type, allocated and freed fast | `#[derive(`[`Pooled`](derive@Pooled)`)]` and [`PoolBox<T>`] (one word, like `Box`) |
+//! | a pool you own, not a static one | [`Pool<T>`] and its [`Handle`]; configured by [`PoolConfig`] |
+//! | scratch memory per request, freed at once | [`#[arena_scope]`](arena_scope) on the handler, or an [`Arena`] by hand ([`ArenaVec`]) |
+//! | a general allocator: the whole program, or one collection | [`SlabAllocator`] (`#[global_allocator]` or `&SlabAllocator`), [`PoolAlloc`] and [`PooledVec`] |
+//! | a fixed region split into power-of-two blocks | [`BuddyAllocator`] |
+//! | elements that never move | [`StableVector`]; small inline vectors: [`SmallVector`] |
+//! | what a pool or allocator holds | [`Pool::stats`] ([`PoolStats`]), `fragmentation()` ([`FragmentationReport`]), [`Arena::stats`] |
+//!
+//! Collections over these allocators come from [`allocator_api2`] (0.2), re-exported here so
+//! that your program names the same version: `typool::allocator_api2::vec::Vec`.
+//!
+//! A bounded pool that is full hands the value back ([`PoolBox::try_new`] returns a
+//! [`PoolError`] holding it); allocators return `AllocError` for layouts they cannot serve;
+//! misuse that cannot be handed back (a double free, a foreign pointer) is caught with a
+//! message that names the pool or allocator. The repository's `BENCHMARKS.md` has every
+//! measured figure with the command that reproduces it.
+//!
+//! # Architecture (for contributors)
 //!
 //! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
 //! what uses it. Dependencies point one way: `typed` → `engine` → `os`; `alloc` → `engine`;
@@ -72,6 +93,22 @@ pub use typed::handle::Handle;
 pub use typed::pool::Pool;
 pub use typed::pooled::Pooled;
 pub use typool_containers::SmallVector;
+
+/// The allocator-api2 crate typool's allocators implement, re-exported so that a program names
+/// the same version: depend on `typool` alone and write `typool::allocator_api2::vec::Vec`
+/// (adding another `allocator-api2` version to `Cargo.toml` gives "multiple different versions
+/// of crate" errors when its collections meet typool's allocators).
+///
+/// ```
+/// use typool::allocator_api2::vec::Vec;
+/// use typool::PoolAlloc;
+///
+/// let mut v = Vec::new_in(PoolAlloc);
+/// v.push(1u32);
+/// assert_eq!(v[0], 1);
+/// ```
+pub use allocator_api2;
+pub use allocator_api2::alloc::{AllocError, Allocator};
 pub use typool_derive::{arena_scope, Pooled};
 
 /// What generated code names. Not public API: it may change in any release.

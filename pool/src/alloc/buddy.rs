@@ -71,7 +71,7 @@ struct Buddy {
 ///
 /// ```
 /// use typool::BuddyAllocator;
-/// use allocator_api2::vec::Vec;
+/// use typool::allocator_api2::vec::Vec;
 ///
 /// let buddy = BuddyAllocator::with_capacity(1 << 20);
 /// let mut v = Vec::new_in(&buddy);

@@ -70,7 +70,7 @@ unsafe impl Allocator for PoolAlloc {
     }
 }
 
-/// A `Vec` in pooled memory: `allocator_api2::vec::Vec<T, PoolAlloc>`. Build it with
+/// A `Vec` in pooled memory: `typool::allocator_api2::vec::Vec<T, PoolAlloc>`. Build it with
 /// `PooledVec::new_in(PoolAlloc)`; `#[pooled(vec = Name)]` names one for a type.
 pub type PooledVec<T> = allocator_api2::vec::Vec<T, PoolAlloc>;
 

@@ -198,7 +198,7 @@ impl Default for ThreadSlab {
 ///
 /// ```
 /// use typool::SlabAllocator;
-/// use allocator_api2::vec::Vec;
+/// use typool::allocator_api2::vec::Vec;
 ///
 /// let slab = SlabAllocator::new();
 /// let mut v = Vec::new_in(&slab);

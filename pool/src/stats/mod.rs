@@ -108,7 +108,7 @@ impl fmt::Display for PoolStats {
 ///
 /// ```
 /// use typool::BuddyAllocator;
-/// use allocator_api2::alloc::{Allocator, Layout};
+/// use typool::allocator_api2::alloc::{Allocator, Layout};
 ///
 /// let buddy = BuddyAllocator::with_capacity(1 << 16);
 /// let block = (&buddy).allocate(Layout::from_size_align(48, 8).unwrap()).unwrap();
