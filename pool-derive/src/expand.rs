@@ -8,7 +8,9 @@ use syn::DeriveInput;
 
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     if let Err(e) = valid::check(input) {
-        return e.into_compile_error();
+        let error = e.into_compile_error();
+        let fallback = fallback(input);
+        return quote! { #error #fallback };
     }
     let (mut opts, errors) = attr::parse(&input.attrs);
     // On a bad key, still emit the impl — with the default sizes, since the given ones may be
@@ -25,6 +27,44 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let imp = implement(input, &opts);
     let aliases = aliases(input, &opts);
     quote! { #errors #imp #aliases }
+}
+
+/// On an item the derive refuses (a generic type, a union, a zero-sized type), an impl that
+/// only type-checks — it is never compiled into a program, since the error stops the build —
+/// so that one mistake gives one message and not a second, misleading "`T` has no pool of its
+/// own" at every use. Types that borrow get none: they cannot be `'static` at all.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    if input.generics.lifetimes().next().is_some() {
+        return TokenStream::new();
+    }
+    let krate = attr::parse(&input.attrs)
+        .0
+        .krate
+        .map_or_else(|| quote!(::typool), |p| quote!(#p));
+    let p = quote!(#krate::__private);
+    let mut generics = input.generics.clone();
+    for param in generics.type_params_mut() {
+        param.bounds.push(syn::parse_quote!('static));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let ty = &input.ident;
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            unsafe impl #impl_generics #p::Pooled for #ty #ty_generics #where_clause {
+                fn pool() -> &'static #p::Pool<Self> {
+                    ::core::unreachable!()
+                }
+                fn __with_cache<R>(_: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
+                    ::core::unreachable!()
+                }
+                fn __retire_at_exit() -> bool {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
 }
 
 /// `type Name = PooledVec<T>;` and friends, with the struct's visibility and a doc line.
