@@ -2,3 +2,12 @@
 //! several of them share.
 
 pub mod workloads;
+
+/// Cases per property test: 1,000, or `TYPOOL_PROPTEST_CASES` (lower it under Miri, raise it
+/// for a long run).
+pub fn proptest_cases() -> u32 {
+    std::env::var("TYPOOL_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000)
+}

@@ -159,7 +159,7 @@ fn replay<A: Allocator + Copy>(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(typool_tests::proptest_cases()))]
 
     #[test]
     fn slab_allocator_keeps_blocks_apart_and_intact(ops in prop::collection::vec(op(), 1..120)) {

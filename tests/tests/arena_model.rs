@@ -63,7 +63,7 @@ fn check_intact(live: &[Live]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(typool_tests::proptest_cases()))]
     #[test]
     fn arena_matches_its_model(ops in prop::collection::vec(op(), 1..60)) {
         run(ops, true)?;

@@ -88,6 +88,8 @@ fn run<A: allocator_api2::alloc::Allocator + Clone + Default>(ops: &[Op]) {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(typool_tests::proptest_cases()))]
+
     #[test]
     fn stable_vector_matches_the_model(ops in prop::collection::vec(op(), 1..400)) {
         run::<allocator_api2::alloc::Global>(&ops);
