@@ -82,6 +82,14 @@ if (ROOT / "stable_vector_10k").exists():
         ratio = vals["typool_stable_vector"] / vals["stable_vec"] if vals["typool_stable_vector"] and vals["stable_vec"] else None
         print(f"| {title} | " + " | ".join(cells) + f" | {cell(ratio)} |")
 
+if (ROOT / "vec_push").exists():
+    print("\n**`PooledVec<u64>` vs `Vec<u64>`** (push n elements into a fresh vector; ns per whole"
+          " operation, median)\n")
+    print("| elements | `PooledVec` | `Vec` (glibc) | ratio |\n|---:|---:|---:|---:|")
+    for n in ["1", "100", "10000", "1000000"]:
+        p, v = value("vec_push", "pooled_vec", n), value("vec_push", "vec", n)
+        print(f"| {int(n):,} | {cell(p, '{:,.1f}')} | {cell(v, '{:,.1f}')} | {cell(p / v if p and v else None)} |")
+
 # --- arenas (`--bench arenas`) ---
 ARENAS = ["typool_arena", "bumpalo", "bump_scope"]
 arena_groups = [
