@@ -74,7 +74,15 @@ impl Rng {
 
 #[test]
 fn eight_threads_a_million_mixed_ops_each() {
-    let ops = if cfg!(miri) { 200 } else { OPS };
+    // `TYPOOL_STRESS_OPS` lowers it (the sanitizer run in CI uses 100,000).
+    let ops = if cfg!(miri) {
+        200
+    } else {
+        std::env::var("TYPOOL_STRESS_OPS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(OPS)
+    };
     let transfer: Vec<AtomicPtr<Obj>> = (0..TRANSFER)
         .map(|_| AtomicPtr::new(ptr::null_mut()))
         .collect();
