@@ -35,7 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 struct Live {
-    addr: usize,
+    ptr: *const u8,
     size: usize,
     fill: u8,
     time: usize,
@@ -44,7 +44,7 @@ struct Live {
 fn check_intact(live: &[Live]) {
     for l in live {
         // SAFETY: the model only keeps allocations the arena still owes us.
-        let bytes = unsafe { std::slice::from_raw_parts(l.addr as *const u8, l.size) };
+        let bytes = unsafe { std::slice::from_raw_parts(l.ptr, l.size) };
         assert!(
             bytes.iter().all(|&b| b == l.fill),
             "allocation {} was overwritten",
@@ -54,7 +54,7 @@ fn check_intact(live: &[Live]) {
     let mut spans: Vec<(usize, usize)> = live
         .iter()
         .filter(|l| l.size > 0)
-        .map(|l| (l.addr, l.addr + l.size))
+        .map(|l| (l.ptr.addr(), l.ptr.addr() + l.size))
         .collect();
     spans.sort_unstable();
     for w in spans.windows(2) {
@@ -92,7 +92,7 @@ fn run(ops: Vec<Op>, precise: bool) -> Result<(), TestCaseError> {
                     // SAFETY: `size` fresh bytes.
                     unsafe { std::ptr::write_bytes(p.as_ptr(), fill, size) };
                     live.push(Live {
-                        addr: p.as_ptr() as usize,
+                        ptr: p.as_ptr(),
                         size,
                         fill,
                         time,
@@ -102,7 +102,7 @@ fn run(ops: Vec<Op>, precise: bool) -> Result<(), TestCaseError> {
                     let fill = (time % 251) as u8;
                     let copy = arena.alloc_slice_copy(&vec![fill; size]);
                     live.push(Live {
-                        addr: copy.as_ptr() as usize,
+                        ptr: copy.as_ptr(),
                         size,
                         fill,
                         time,
