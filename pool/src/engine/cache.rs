@@ -29,6 +29,7 @@
 
 use crate::engine::counters::Counters;
 use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::poison;
 use crate::sync::{bump, loom_const_fn, Ordering};
 use core::cell::Cell;
 use core::ptr;
@@ -42,6 +43,9 @@ pub struct LocalCache {
     prev: Cell<Magazine>,
     /// Whether this cache handed a magazine to the depot since it last took one.
     flushed: Cell<bool>,
+    /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
+    #[cfg(typool_asan)]
+    slot_size: Cell<usize>,
     pub(crate) counters: Counters,
 }
 
@@ -64,6 +68,8 @@ impl LocalCache {
                 limit: Cell::new(0),
                 prev: Cell::new(Magazine::EMPTY),
                 flushed: Cell::new(false),
+                #[cfg(typool_asan)]
+                slot_size: Cell::new(0),
                 counters: Counters::new(),
             }
         }
@@ -81,6 +87,7 @@ impl LocalCache {
         self.head.set(unsafe { (*slot).next });
         self.len.set(self.len.get() - 1);
         bump(&self.counters.allocs, 1);
+        poison::live_slot(slot, self.slot_size());
         Some(slot)
     }
 
@@ -104,6 +111,7 @@ impl LocalCache {
         self.head.set(slot);
         self.len.set(len + 1);
         bump(&self.counters.frees, 1);
+        poison::free_slot(slot, self.slot_size());
         Ok(())
     }
 
@@ -111,10 +119,23 @@ impl LocalCache {
         self.limit.get() != 0
     }
 
-    /// Opens the cache for magazines of `limit` slots (on registration).
-    pub(crate) fn open(&self, limit: u32) {
+    /// Opens the cache for magazines of `limit` slots of `slot_size` bytes (on registration).
+    pub(crate) fn open(&self, limit: u32, slot_size: usize) {
         debug_assert!(limit > 0);
         self.limit.set(limit);
+        #[cfg(typool_asan)]
+        self.slot_size.set(slot_size);
+        #[cfg(not(typool_asan))]
+        let _ = slot_size;
+    }
+
+    /// Bytes per slot where ASan poisoning needs them; 0 (unused) otherwise.
+    #[inline(always)]
+    fn slot_size(&self) -> usize {
+        #[cfg(typool_asan)]
+        return self.slot_size.get();
+        #[cfg(not(typool_asan))]
+        0
     }
 
     /// Takes `cur` out, leaving it empty.

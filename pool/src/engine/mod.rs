@@ -17,6 +17,7 @@
 //! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
 //! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
 //! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size |
+//! | `poison` | ASan poisoning of free slots (`--cfg typool_asan`; nothing otherwise) |
 //!
 //! Memory flows in one cycle: a segment is carved into magazines; a thread's cache pops from
 //! its magazine on allocation and pushes on free; a full magazine goes to the depot and an
@@ -29,6 +30,7 @@ pub(crate) mod config;
 pub(crate) mod counters;
 pub(crate) mod depot;
 pub(crate) mod magazine;
+pub(crate) mod poison;
 pub(crate) mod raw;
 pub(crate) mod segment;
 pub(crate) mod table;

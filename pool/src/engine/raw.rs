@@ -149,7 +149,7 @@ impl RawPool {
 
     fn register(&self, cache: &LocalCache) {
         lock(&self.registry).add(&cache.counters);
-        cache.open(self.config.magazine());
+        cache.open(self.config.magazine(), self.slot.size);
     }
 
     /// Hands all of `cache`'s slots to the depot and unregisters it (thread exit).

@@ -13,6 +13,7 @@
 //! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
 
 use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::poison;
 use crate::os::{self, sys_vec, SysVec};
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -143,6 +144,7 @@ impl Segments {
             // least a pointer wide and aligned (`SlotLayout::for_layout`); uncarved slots are in
             // no chain and owned by the grow lock's holder, which we are.
             unsafe { mag.push(seg.base.as_ptr().add(i * slot.size).cast()) };
+            poison::free_slot(mag.head, slot.size);
         }
         seg.carved += n;
         self.carved += n;
@@ -220,6 +222,7 @@ impl Segments {
                 let layout = slot
                     .segment(seg.capacity)
                     .expect("layout was valid at grow");
+                poison::release(seg.base.as_ptr(), layout.size());
                 // SAFETY: the block was mapped by `grow` with this very layout and, every
                 // carved slot being free and in our hands, nobody else refers to it.
                 unsafe { os::unmap(seg.base, layout) };
@@ -239,6 +242,7 @@ impl Segments {
             let layout = slot
                 .segment(seg.capacity)
                 .expect("layout was valid at grow");
+            poison::release(seg.base.as_ptr(), layout.size());
             // SAFETY: mapped by `grow` with this layout; the caller guarantees no slot is used.
             unsafe { os::unmap(seg.base, layout) };
         }
