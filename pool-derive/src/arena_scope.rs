@@ -130,8 +130,13 @@ fn rewrite(func: ItemFn, opts: &Options) -> TokenStream {
         .capacity
         .as_ref()
         .map_or_else(|| quote!(4096usize), |c| quote!(#c));
-    let lease = Ident::new("__typool_arena_lease", Span::mixed_site());
-    let ret = Ident::new("__typool_arena_ret", Span::mixed_site());
+    // The value handed back carries the span of the body's last statement, so a borrow error
+    // on it (a reference into the arena escaping) points at the user's expression.
+    let tail = block
+        .stmts
+        .last()
+        .map_or_else(|| block.span(), Spanned::span);
+    let ret = Ident::new("__typool_arena_ret", Span::mixed_site().located_at(tail));
     // Sync fns lease from a per-thread list and see `&Arena`. An async fn's future may move
     // between threads, so it leases from the global list and sees `&mut Arena`: `&Arena` held
     // across an `.await` would make the future `!Send` (the arena is not `Sync`).
@@ -141,6 +146,7 @@ fn rewrite(func: ItemFn, opts: &Options) -> TokenStream {
         (quote!(LocalLease), quote!(&::typool::__private::Arena))
     };
     let span = block.span();
+    let lease = Ident::new("__typool_arena_lease", Span::mixed_site());
     let body = quote::quote_spanned! {span=>
         let mut #lease = ::typool::__private::#source::new(#capacity);
         #[allow(unused_variables)]
