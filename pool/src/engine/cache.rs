@@ -115,6 +115,24 @@ impl LocalCache {
         Ok(())
     }
 
+    /// Whether `slot` is one of this cache's free slots (`cur` or `prev`): a walk of up to two
+    /// magazines, for debug checks only.
+    pub(crate) fn holds(&self, slot: *mut FreeSlot) -> bool {
+        let mut found = false;
+        for mag in [
+            Magazine {
+                head: self.head.get(),
+                len: self.len.get(),
+            },
+            self.prev.get(),
+        ] {
+            // SAFETY: both chains belong to this cache, which only this thread uses; the walk
+            // only reads their links.
+            unsafe { mag.for_each(|s| found |= s == slot) };
+        }
+        found
+    }
+
     pub(crate) fn is_registered(&self) -> bool {
         self.limit.get() != 0
     }

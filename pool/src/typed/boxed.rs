@@ -177,8 +177,9 @@ impl<T: Pooled> PoolBox<T> {
     ///
     /// # Panics
     ///
-    /// In debug builds, if `ptr` is not an object of `T`'s pool — with a message that names
-    /// the pool.
+    /// In debug builds, if `ptr` is not an object of `T`'s pool, or is a free slot in the
+    /// calling thread's cache (taken back twice, and dropped in between, on this thread) —
+    /// with a message that names the pool.
     ///
     /// # Safety
     ///
@@ -187,6 +188,9 @@ impl<T: Pooled> PoolBox<T> {
     #[track_caller]
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
         T::pool().debug_check_owned(ptr, "PoolBox::from_raw");
+        if cfg!(debug_assertions) && T::__with_cache(|c| c.holds(ptr.cast())) {
+            already_free::<T>(ptr);
+        }
         // SAFETY: by the caller's promise `ptr` is an `into_raw` pointer, never null.
         let ptr = unsafe { NonNull::new_unchecked(ptr) };
         Self {
@@ -201,6 +205,15 @@ impl<T: Pooled> PoolBox<T> {
         // SAFETY: the slot is never freed, so the object lives forever, uniquely borrowed.
         unsafe { &mut *Self::into_raw(b) }
     }
+}
+
+#[cold]
+#[track_caller]
+fn already_free<T>(ptr: *mut T) -> ! {
+    panic!(
+        "PoolBox::from_raw: {ptr:p} is a free slot of the pool for {}: this pointer was taken back before and its box dropped (a double from_raw)",
+        crate::typed::error::short_type_name(core::any::type_name::<T>())
+    )
 }
 
 #[cold]
@@ -398,6 +411,17 @@ mod tests {
         let mut on_stack = Particle::default();
         // SAFETY: deliberately broken; the debug check must stop it before any use.
         let _ = unsafe { PoolBox::from_raw(&mut on_stack) };
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "a double from_raw")]
+    fn a_double_from_raw_is_caught() {
+        let raw = PoolBox::into_raw(PoolBox::new(Particle::default()));
+        // SAFETY: from `into_raw`, taken back once here…
+        drop(unsafe { PoolBox::from_raw(raw) });
+        // SAFETY: …and deliberately twice: the debug check must stop it before any use.
+        let _ = unsafe { PoolBox::from_raw(raw) };
     }
 
     #[test]
