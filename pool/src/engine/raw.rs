@@ -279,13 +279,15 @@ impl RawPool {
         }
     }
 
-    pub(crate) fn stats(&self, type_name: &'static str) -> PoolStats {
+    /// A snapshot, for a pooled type named `type_name` (short) and `type_path` (full).
+    pub(crate) fn stats(&self, type_name: &'static str, type_path: &'static str) -> PoolStats {
         let [allocs, frees, misses] = lock(&self.registry).totals();
         let live = net(allocs, frees);
         self.peak_live.fetch_max(live, Ordering::Relaxed);
         let segs = lock(&self.segments);
         PoolStats {
             type_name,
+            type_path,
             slot_size: self.slot.size,
             live,
             peak_live: self.peak_live.load(Ordering::Relaxed),

@@ -34,6 +34,9 @@ use core::fmt;
 pub struct PoolStats {
     /// `core::any::type_name` of the pooled type, without its module path.
     pub type_name: &'static str,
+    /// The full `core::any::type_name` (module path included), so that `a::Node` and
+    /// `b::Node` tell apart.
+    pub type_path: &'static str,
     /// Bytes per slot: the type's size, at least a pointer, rounded to its alignment.
     pub slot_size: usize,
     /// Objects allocated and not yet freed.

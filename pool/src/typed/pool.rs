@@ -173,7 +173,8 @@ impl<T> Pool<T> {
 
     /// A snapshot of the pool's gauges and counters.
     pub fn stats(&self) -> PoolStats {
-        self.raw.stats(short_type_name(core::any::type_name::<T>()))
+        let type_path = core::any::type_name::<T>();
+        self.raw.stats(short_type_name(type_path), type_path)
     }
 
     /// The slow path's last step: a slot (or a refusal) in, a `T` out.
@@ -344,6 +345,24 @@ mod tests {
         );
         assert!(pool.stats().hit_rate() > 0.9);
         drop(again);
+    }
+
+    #[test]
+    fn two_types_of_one_name_in_two_modules_tell_apart_by_path() {
+        mod a {
+            pub struct Node(#[allow(dead_code)] pub u64);
+        }
+        mod b {
+            pub struct Node(#[allow(dead_code)] pub u64);
+        }
+        let (pa, pb): (Pool<a::Node>, Pool<b::Node>) = (Pool::new(), Pool::new());
+        let (x, y) = (pa.alloc(a::Node(1)), pb.alloc(b::Node(2)));
+        let (sa, sb) = (pa.stats(), pb.stats());
+        assert_eq!((sa.type_name, sb.type_name), ("Node", "Node"));
+        assert_ne!(sa.type_path, sb.type_path);
+        assert!(sa.type_path.ends_with("a::Node"), "{}", sa.type_path);
+        assert!(sb.type_path.ends_with("b::Node"), "{}", sb.type_path);
+        drop((x, y));
     }
 
     #[test]
