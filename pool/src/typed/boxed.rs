@@ -1,5 +1,6 @@
 //! [`PoolBox`]: the one-word owner of a pooled object.
 
+use crate::engine::cache::LocalCache;
 use crate::typed::error::PoolError;
 use crate::typed::pool::Pool;
 use crate::typed::pooled::Pooled;
@@ -110,12 +111,7 @@ impl<T: Pooled> PoolBox<T> {
     #[cold]
     #[inline(never)]
     fn try_new_slow(value: T) -> Result<Self, PoolError<T>> {
-        let pool = T::pool();
-        let ptr = if T::__retire_at_exit() {
-            T::__with_cache(|cache| pool.alloc_in(Some(cache), value))
-        } else {
-            pool.alloc_in(None, value)
-        }?;
+        let ptr = with_slow_cache::<T, _>(|cache| T::pool().alloc_in(cache, value))?;
         Ok(Self {
             ptr,
             _owns: PhantomData,
@@ -145,14 +141,8 @@ impl<T: Pooled> PoolBox<T> {
     #[cold]
     #[inline(never)]
     unsafe fn release_slow(ptr: NonNull<T>) {
-        let pool = T::pool();
-        if T::__retire_at_exit() {
-            // SAFETY: forwarded from the caller.
-            T::__with_cache(|cache| unsafe { pool.free_in(Some(cache), ptr) });
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { pool.free_in(None, ptr) };
-        }
+        // SAFETY: forwarded from the caller.
+        with_slow_cache::<T, _>(|cache| unsafe { T::pool().free_in(cache, ptr) });
     }
 
     /// Moves the value out; the slot goes back to the pool.
@@ -204,6 +194,16 @@ impl<T: Pooled> PoolBox<T> {
     pub fn leak<'a>(b: Self) -> &'a mut T {
         // SAFETY: the slot is never freed, so the object lives forever, uniquely borrowed.
         unsafe { &mut *Self::into_raw(b) }
+    }
+}
+
+/// Runs a slow path with the cache it may use: this thread's, once its retirement at thread
+/// exit is armed (so the cache registers only then), or none on a thread being torn down.
+fn with_slow_cache<T: Pooled, R>(f: impl FnOnce(Option<&LocalCache>) -> R) -> R {
+    if T::__retire_at_exit() {
+        T::__with_cache(|cache| f(Some(cache)))
+    } else {
+        f(None)
     }
 }
 
