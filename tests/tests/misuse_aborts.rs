@@ -4,11 +4,15 @@
 //!
 //! Each case runs in a child process (this test binary again, with `MISUSE_CASE` set), and the
 //! parent checks that the child died by `SIGABRT` and what it wrote on standard error.
+//!
+//! The slab's and the pools' checks are on in debug builds and, in release builds, with
+//! feature `hardened` (`cargo test -p typool-tests --release --features hardened --test
+//! misuse_aborts`, which `.ci/run` runs); the buddy's are always on.
 
 use allocator_api2::alloc::{Allocator, Layout};
 use std::process::Command;
 use std::ptr::NonNull;
-use typool::{BuddyAllocator, SlabAllocator};
+use typool::{BuddyAllocator, PoolBox, Pooled, SlabAllocator};
 
 /// Runs the misuse named `case` in a child, or — in the child — commits it.
 fn expect_abort(case: &str, message: &str, misuse: impl FnOnce()) {
@@ -79,7 +83,7 @@ fn buddy_foreign_pointer_aborts_with_a_message() {
 }
 
 #[test]
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, feature = "hardened"))]
 fn slab_free_with_another_class_aborts_with_a_message() {
     expect_abort(
         "slab_free_with_another_class_aborts_with_a_message",
@@ -94,7 +98,7 @@ fn slab_free_with_another_class_aborts_with_a_message() {
 }
 
 #[test]
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, feature = "hardened"))]
 fn slab_foreign_pointer_aborts_with_a_message() {
     expect_abort(
         "slab_foreign_pointer_aborts_with_a_message",
@@ -110,7 +114,7 @@ fn slab_foreign_pointer_aborts_with_a_message() {
 }
 
 #[test]
-#[cfg(debug_assertions)]
+#[cfg(any(debug_assertions, feature = "hardened"))]
 fn slab_global_dealloc_with_a_large_layout_aborts_with_a_message() {
     use std::alloc::GlobalAlloc;
     expect_abort(
@@ -122,6 +126,77 @@ fn slab_global_dealloc_with_a_large_layout_aborts_with_a_message() {
             let p = unsafe { slab.alloc(Layout::new::<[u8; 64]>()) };
             // SAFETY: deliberately wrong: the check aborts before anything is freed.
             unsafe { slab.dealloc(p, Layout::new::<[u8; 100_000]>()) };
+        },
+    );
+}
+
+#[test]
+#[cfg(any(debug_assertions, feature = "hardened"))]
+fn slab_double_free_aborts_before_the_block_is_reused() {
+    expect_abort(
+        "slab_double_free_aborts_before_the_block_is_reused",
+        "SlabAllocator's size class (16 B slots) freed twice",
+        || {
+            let slab = SlabAllocator::new();
+            let layout = Layout::new::<[u8; 12]>();
+            let p = (&slab).allocate(layout).unwrap();
+            // SAFETY: deliberately wrong the second time: the check aborts before the block
+            // is linked into a free list twice.
+            unsafe {
+                (&slab).deallocate(p.cast(), layout);
+                (&slab).deallocate(p.cast(), layout);
+            }
+        },
+    );
+}
+
+#[test]
+#[cfg(any(debug_assertions, feature = "hardened"))]
+fn slab_write_after_free_is_caught_when_the_block_is_handed_out() {
+    expect_abort(
+        "slab_write_after_free_is_caught_when_the_block_is_handed_out",
+        "was written after it was freed",
+        || {
+            let slab = SlabAllocator::new();
+            let layout = Layout::new::<[u64; 4]>();
+            let p = (&slab).allocate(layout).unwrap().cast::<u64>();
+            // SAFETY: deliberately wrong: a write through a dangling pointer into a free
+            // block, whose memory the slab keeps mapped; the next allocation must notice.
+            unsafe {
+                (&slab).deallocate(p.cast(), layout);
+                p.as_ptr().write_volatile(0x4141_4141_4141_4141);
+                p.as_ptr().add(1).write_volatile(0x4141_4141_4141_4141);
+            }
+            let _ = (&slab).allocate(layout);
+        },
+    );
+}
+
+#[derive(Pooled)]
+struct Session {
+    id: u64,
+}
+
+#[test]
+#[cfg(any(debug_assertions, feature = "hardened"))]
+fn a_pool_box_freed_twice_across_threads_aborts_naming_the_pool() {
+    expect_abort(
+        "a_pool_box_freed_twice_across_threads_aborts_naming_the_pool",
+        "in the pool for misuse_aborts::Session",
+        || {
+            let raw = PoolBox::into_raw(PoolBox::new(Session { id: 7 }));
+            let addr = raw as usize;
+            // The first free, on another thread: the slot goes to that thread's cache and,
+            // when it exits, to the depot — where the calling thread's debug walk cannot see it.
+            std::thread::spawn(move || {
+                // SAFETY: from `into_raw`, taken back once here.
+                let b = unsafe { PoolBox::from_raw(addr as *mut Session) };
+                assert_eq!(b.id, 7);
+            })
+            .join()
+            .unwrap();
+            // SAFETY: deliberately wrong: the second free must abort, not link the slot twice.
+            drop(unsafe { PoolBox::from_raw(raw) });
         },
     );
 }

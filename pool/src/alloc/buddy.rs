@@ -19,7 +19,7 @@
 //! live blocks, free blocks and the blocks split to make them tile the region exactly.
 
 use crate::alloc::blocks::{dangling, relocate};
-use crate::alloc::misuse::abort_with;
+use crate::engine::misuse::abort_with;
 use crate::os::{self};
 use crate::stats::FragmentationReport;
 use crate::sync::{lock, Mutex};
@@ -205,7 +205,7 @@ impl BuddyAllocator {
     }
 
     /// Checks that `ptr` is a live block of `order` and returns its index; aborts with a
-    /// message otherwise (see `alloc/misuse.rs`).
+    /// message otherwise (see `engine/misuse.rs`).
     fn index_of(&self, b: &Buddy, ptr: NonNull<u8>, order: usize, layout: Layout) -> usize {
         let offset = ptr.as_ptr().addr().wrapping_sub(self.base.as_ptr().addr());
         let size = MIN_BLOCK << order;

@@ -11,11 +11,9 @@
 //! | `buddy` | [`BuddyAllocator`](crate::BuddyAllocator): power-of-two blocks over one region |
 //! | `pool_alloc` | [`PoolAlloc`](crate::PoolAlloc): the process-wide slab as a zero-sized allocator; `PooledVec` |
 //! | `blocks` | what the `Allocator` impls share: zero-sized blocks, moving a block |
-//! | `misuse` | a double free or foreign pointer: reported without allocating, then abort |
 
 pub(crate) mod blocks;
 pub(crate) mod buddy;
-pub(crate) mod misuse;
 #[cfg(not(typool_loom))]
 pub(crate) mod pool_alloc;
 pub(crate) mod slab;

@@ -23,10 +23,11 @@
 //! but correct, so thread-local destructors can allocate freely.
 
 use crate::alloc::blocks::{dangling, relocate};
-use crate::alloc::misuse::abort_with;
 use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
+use crate::engine::guard::CHECKED;
 use crate::engine::magazine::FreeSlot;
+use crate::engine::misuse::abort_with;
 use crate::engine::raw::RawPool;
 use crate::engine::table::CacheTable;
 use crate::stats::FragmentationReport;
@@ -151,6 +152,11 @@ const fn class_layout(i: usize) -> Layout {
     }
 }
 
+/// What a size class calls its pool in misuse reports (the report adds the slot size).
+fn slab_name() -> &'static str {
+    "SlabAllocator's size class"
+}
+
 /// One thread's caches, one per class, and what it asked for in bytes.
 pub(crate) struct ThreadSlab {
     caches: [LocalCache; CLASSES],
@@ -209,9 +215,11 @@ impl Default for ThreadSlab {
 /// # Bad input
 ///
 /// Zero-sized requests through [`Allocator`] get a dangling, aligned pointer and cost nothing.
-/// In debug builds, freeing a pointer with a layout of another class, or a pointer this
-/// allocator never gave out, is caught: the process prints a message that says which and
-/// aborts (an allocator must not unwind out of `dealloc`).
+/// In debug builds, and in release builds with feature `hardened`, freeing a pointer with a
+/// layout of another class, a pointer this allocator never gave out, a block freed twice or
+/// a free block written to is caught: the process prints a message that says which and
+/// aborts (an allocator must not unwind out of `dealloc`), and the block is never handed out
+/// twice. Under `hardened` the free lists are also encoded with a per-class random secret.
 pub struct SlabAllocator {
     classes: [RawPool; CLASSES],
     threads: CacheTable<ThreadSlab>,
@@ -224,7 +232,7 @@ pub struct SlabAllocator {
 
 macro_rules! classes {
     ($($i:literal)*) => {
-        [$(RawPool::new(class_layout($i), class_config($i)),)*]
+        [$(RawPool::new(class_layout($i), class_config($i), slab_name),)*]
     };
 }
 
@@ -327,23 +335,25 @@ impl SlabAllocator {
     }
 
     /// The hit path of free: a small layout, this thread's caches, room in the class's cache.
-    /// Debug builds always take [`Self::free_block_slow`], which checks the pointer first.
+    /// Checked builds (debug, or feature `hardened`) first check that the pointer is a block
+    /// of that class.
     ///
     /// # Safety
     ///
     /// `ptr` was allocated by this allocator with `layout` (size > 0) and is not used again.
     #[inline(always)]
     unsafe fn free_block(&self, ptr: *mut u8, layout: Layout) {
-        if !cfg!(debug_assertions) {
-            if let (Some(class), Some(t)) = (small_class(layout), self.threads.remembered()) {
-                // SAFETY: `small_class` returns a class index, below `CLASSES`.
-                let cache = unsafe { t.caches.get_unchecked(class) };
-                // SAFETY: the caller gives back a live block of this class (its layout picks
-                // the class), which is a slot of the class's pool holding nothing to drop.
-                if unsafe { cache.push(ptr.cast()) }.is_ok() {
-                    bump(&t.released, layout.size() as u64);
-                    return;
-                }
+        if let (Some(class), Some(t)) = (small_class(layout), self.threads.remembered()) {
+            if CHECKED {
+                self.check_owned(class, ptr, layout);
+            }
+            // SAFETY: `small_class` returns a class index, below `CLASSES`.
+            let cache = unsafe { t.caches.get_unchecked(class) };
+            // SAFETY: the caller gives back a live block of this class (its layout picks
+            // the class), which is a slot of the class's pool holding nothing to drop.
+            if unsafe { cache.push(ptr.cast()) }.is_ok() {
+                bump(&t.released, layout.size() as u64);
+                return;
             }
         }
         // SAFETY: forwarded from the caller.
@@ -375,7 +385,7 @@ impl SlabAllocator {
         layout: Layout,
     ) {
         let pool = &self.classes[class];
-        if cfg!(debug_assertions) {
+        if CHECKED {
             self.check_owned(class, ptr, layout);
         }
         let slot = ptr.cast::<FreeSlot>();
@@ -410,7 +420,7 @@ impl SlabAllocator {
     /// `ptr` came from `alloc_large` with `layout`.
     #[cold]
     unsafe fn free_large(&self, ptr: *mut u8, layout: Layout) {
-        if cfg!(debug_assertions) {
+        if CHECKED {
             if let Some(owner) = self.class_owning(ptr) {
                 abort_with(format_args!(
                     "SlabAllocator: {ptr:p} freed with {layout:?}, a layout past every size class, \
@@ -424,13 +434,17 @@ impl SlabAllocator {
         unsafe { System.dealloc(ptr, layout) };
     }
 
-    /// Aborts with a message (debug builds) unless `ptr` is a slot of `class`.
-    #[cold]
+    /// Aborts with a message (checked builds) unless `ptr` is a slot of `class`.
     #[inline(never)]
     fn check_owned(&self, class: usize, ptr: *mut u8, layout: Layout) {
-        if self.classes[class].owns(ptr) {
-            return;
+        if !self.classes[class].owns(ptr) {
+            self.not_owned(class, ptr, layout);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_owned(&self, class: usize, ptr: *mut u8, layout: Layout) -> ! {
         let size = class_size(class);
         match self.class_owning(ptr) {
             Some(other) => abort_with(format_args!(

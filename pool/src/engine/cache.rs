@@ -28,6 +28,7 @@
 //! which registers it).
 
 use crate::engine::counters::Counters;
+use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::poison;
 use crate::sync::{bump, loom_const_fn, Ordering};
@@ -46,6 +47,10 @@ pub struct LocalCache {
     /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
     #[cfg(typool_asan)]
     slot_size: Cell<usize>,
+    /// The pool's free-list secret and who it is, for the checks of `engine/guard.rs`
+    /// (checked builds only; set on registration).
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    guard: Cell<(Secret, Owner)>,
     pub(crate) counters: Counters,
 }
 
@@ -70,6 +75,8 @@ impl LocalCache {
                 flushed: Cell::new(false),
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
+                #[cfg(any(debug_assertions, feature = "hardened"))]
+                guard: Cell::new((Secret::UNSET, Owner::UNKNOWN)),
                 counters: Counters::new(),
             }
         }
@@ -82,9 +89,10 @@ impl LocalCache {
         if slot.is_null() {
             return None;
         }
-        // SAFETY: `slot` heads this cache's `cur` chain, owned by this thread, so its first
-        // word is the link to the next free slot.
-        self.head.set(unsafe { (*slot).next });
+        let (secret, owner) = self.guard();
+        // SAFETY: `slot` heads this cache's `cur` chain, owned by this thread and linked with
+        // its pool's secret.
+        self.head.set(unsafe { secret.take(slot, &owner) });
         self.len.set(self.len.get() - 1);
         bump(&self.counters.allocs, 1);
         poison::live_slot(slot, self.slot_size());
@@ -98,16 +106,16 @@ impl LocalCache {
     /// `slot` is a slot of this cache's pool that holds no live object and is in no chain.
     #[inline(always)]
     pub(crate) unsafe fn push(&self, slot: *mut FreeSlot) -> Result<(), *mut FreeSlot> {
+        let (secret, owner) = self.guard();
+        // SAFETY: the caller gives us a slot of this cache's pool whose object is gone.
+        unsafe { secret.check_free(slot, &owner) };
         let len = self.len.get();
         if len >= self.limit.get() {
             return Err(slot);
         }
-        // SAFETY: the caller gives us a free slot, which is pointer-sized and aligned.
-        unsafe {
-            slot.write(FreeSlot {
-                next: self.head.get(),
-            })
-        };
+        // SAFETY: the caller gives us a free slot of this pool, sized and aligned for a
+        // `FreeSlot`, in no chain.
+        unsafe { secret.link(slot, self.head.get()) };
         self.head.set(slot);
         self.len.set(len + 1);
         bump(&self.counters.frees, 1);
@@ -126,9 +134,9 @@ impl LocalCache {
             },
             self.prev.get(),
         ] {
-            // SAFETY: both chains belong to this cache, which only this thread uses; the walk
-            // only reads their links.
-            unsafe { mag.for_each(|s| found |= s == slot) };
+            // SAFETY: both chains belong to this cache, which only this thread uses, linked
+            // with its pool's secret; the walk only reads their links.
+            unsafe { mag.for_each(self.secret(), |s| found |= s == slot) };
         }
         found
     }
@@ -137,14 +145,31 @@ impl LocalCache {
         self.limit.get() != 0
     }
 
-    /// Opens the cache for magazines of `limit` slots of `slot_size` bytes (on registration).
-    pub(crate) fn open(&self, limit: u32, slot_size: usize) {
+    /// Opens the cache for magazines of `limit` slots of `owner`'s pool, whose chains are
+    /// linked with `secret` (on registration).
+    pub(crate) fn open(&self, limit: u32, secret: Secret, owner: Owner) {
         debug_assert!(limit > 0);
         self.limit.set(limit);
         #[cfg(typool_asan)]
-        self.slot_size.set(slot_size);
-        #[cfg(not(typool_asan))]
-        let _ = slot_size;
+        self.slot_size.set(owner.slot_size);
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        self.guard.set((secret, owner));
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        let _ = (secret, owner);
+    }
+
+    /// The secret this cache's chains are linked with, and their pool.
+    #[inline(always)]
+    fn guard(&self) -> (Secret, Owner) {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        return self.guard.get();
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        (Secret::UNSET, Owner::UNKNOWN)
+    }
+
+    /// The secret this cache's chains are linked with.
+    pub(crate) fn secret(&self) -> Secret {
+        self.guard().0
     }
 
     /// Bytes per slot where ASan poisoning needs them; 0 (unused) otherwise.

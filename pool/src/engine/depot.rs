@@ -303,14 +303,7 @@ mod tests {
     #[test]
     fn depot_is_lifo_and_recycles_descriptors() {
         let depot = Depot::new();
-        let mut slots = [
-            FreeSlot {
-                next: ptr::null_mut(),
-            },
-            FreeSlot {
-                next: ptr::null_mut(),
-            },
-        ];
+        let mut slots = [FreeSlot::UNLINKED, FreeSlot::UNLINKED];
         let base = slots.as_mut_ptr();
         for round in 0..100 {
             let a = Magazine { head: base, len: 1 };

@@ -17,6 +17,8 @@
 //! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
 //! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
 //! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size |
+//! | `guard` | free-list integrity: encoded links and free tags (debug builds, and `hardened`) |
+//! | `misuse` | how a double free or a foreign pointer is reported: no allocation, then abort |
 //! | `poison` | ASan poisoning of free slots (`--cfg typool_asan`; nothing otherwise) |
 //!
 //! Memory flows in one cycle: a segment is carved into magazines; a thread's cache pops from
@@ -29,7 +31,9 @@ pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod counters;
 pub(crate) mod depot;
+pub(crate) mod guard;
 pub(crate) mod magazine;
+pub(crate) mod misuse;
 pub(crate) mod poison;
 pub(crate) mod raw;
 pub(crate) mod segment;

@@ -14,6 +14,7 @@ use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
 use crate::engine::counters::Registry;
 use crate::engine::depot::Depot;
+use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::os::sys_vec;
@@ -24,6 +25,12 @@ use std::alloc::{handle_alloc_error, Layout};
 pub(crate) struct RawPool {
     slot: SlotLayout,
     config: PoolConfig,
+    /// The pooled type's (or allocator's) name, for misuse reports.
+    name: fn() -> &'static str,
+    /// The secret of this pool's free lists (`guard.rs`): 0 until the first registration
+    /// draws it, then fixed for the pool's life.
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    secret: AtomicUsize,
     segments: Mutex<Segments>,
     registry: Mutex<Registry>,
     depot: Depot,
@@ -44,10 +51,19 @@ impl core::fmt::Debug for RawPool {
 
 impl RawPool {
     loom_const_fn! {
-        pub(crate) const fn new(object: Layout, config: PoolConfig) -> Self {
+        /// A pool of slots for objects of `object`'s layout; `name` names it in misuse
+        /// reports.
+        pub(crate) const fn new(
+            object: Layout,
+            config: PoolConfig,
+            name: fn() -> &'static str,
+        ) -> Self {
             Self {
                 slot: SlotLayout::for_layout(object),
                 config,
+                name,
+                #[cfg(any(debug_assertions, feature = "hardened"))]
+                secret: AtomicUsize::new(0),
                 segments: Mutex::new(Segments::new()),
                 registry: Mutex::new(Registry::new()),
                 depot: Depot::new(),
@@ -111,7 +127,7 @@ impl RawPool {
     fn carve(&self, want: u32) -> Result<Magazine, Refused> {
         let mut segs = lock(&self.segments);
         let first = self.config.first_segment();
-        let mag = segs.carve(self.slot, want, first, self.config.limit())?;
+        let mag = segs.carve(self.slot, want, first, self.config.limit(), self.secret())?;
         self.carved.store(segs.carved(), Ordering::Relaxed);
         Ok(mag)
     }
@@ -129,11 +145,13 @@ impl RawPool {
         } else if let Err(mut full) = self.depot.push(cache.take_prev()) {
             // No memory for a descriptor: keep every slot, in one oversized `cur` (the next
             // free finds it full and tries the depot again).
-            // SAFETY: both chains are this cache's, and their slots and the caller's are free,
-            // ours, and in no other chain.
+            let secret = cache.secret();
+            // SAFETY: both chains are this cache's, linked with its secret, and their slots
+            // and the caller's are free, ours, and in no other chain (`for_each` reads a link
+            // before handing its slot on).
             unsafe {
-                cache.take_cur().for_each(|s| full.push(s));
-                full.push(slot);
+                cache.take_cur().for_each(secret, |s| full.push(s, secret));
+                full.push(slot, secret);
             }
             cache.set_cur(full);
             crate::sync::bump(&cache.counters.frees, 1);
@@ -149,7 +167,34 @@ impl RawPool {
 
     fn register(&self, cache: &LocalCache) {
         lock(&self.registry).add(&cache.counters);
-        cache.open(self.config.magazine(), self.slot.size);
+        let owner = Owner {
+            name: self.name,
+            slot_size: self.slot.size,
+        };
+        cache.open(self.config.magazine(), self.secret(), owner);
+    }
+
+    /// This pool's free-list secret, drawn on first use.
+    fn secret(&self) -> Secret {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        {
+            let mut key = self.secret.load(Ordering::Acquire);
+            if key == 0 {
+                let drawn = Secret::draw();
+                key = match self.secret.compare_exchange(
+                    0,
+                    drawn,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => drawn,
+                    Err(first) => first,
+                };
+            }
+            Secret::from_word(key)
+        }
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        Secret::UNSET
     }
 
     /// Hands all of `cache`'s slots to the depot and unregisters it (thread exit).
@@ -224,9 +269,11 @@ impl RawPool {
     pub(crate) fn trim(&self) -> usize {
         let mut segs = lock(&self.segments);
         let mut free = sys_vec();
+        let secret = self.secret();
         while let Some(mag) = self.depot.pop() {
-            // SAFETY: the magazine came out of the depot, so it is ours.
-            unsafe { mag.for_each(|s| free.push(s)) };
+            // SAFETY: the magazine came out of the depot, so it is ours, linked with the
+            // pool's secret.
+            unsafe { mag.for_each(secret, |s| free.push(s)) };
         }
         let bytes = segs.trim(self.slot, &mut free);
         self.carved.store(segs.carved(), Ordering::Relaxed);
@@ -235,7 +282,7 @@ impl RawPool {
             let mut mag = Magazine::EMPTY;
             for &s in chunk {
                 // SAFETY: each slot came out of a depot magazine we own, and is in no chain now.
-                unsafe { mag.push(s) };
+                unsafe { mag.push(s, secret) };
             }
             self.depot_push_or_abort(mag);
         }

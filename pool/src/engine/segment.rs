@@ -12,6 +12,7 @@
 //! Invariant, per segment: `carved <= capacity`; slots `0..carved` are live or free somewhere
 //! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
 
+use crate::engine::guard::Secret;
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::poison;
 use crate::os::{self, sys_vec, SysVec};
@@ -34,10 +35,11 @@ impl SlotLayout {
     /// The slot for objects of `layout`.
     pub(crate) const fn for_layout(layout: Layout) -> Self {
         let link = core::mem::size_of::<FreeSlot>();
-        let align = if layout.align() > link {
+        let link_align = core::mem::align_of::<FreeSlot>();
+        let align = if layout.align() > link_align {
             layout.align()
         } else {
-            link
+            link_align
         };
         let size = if layout.size() > link {
             layout.size()
@@ -125,6 +127,7 @@ impl Segments {
         want: u32,
         first: usize,
         limit: usize,
+        secret: Secret,
     ) -> Result<Magazine, Refused> {
         while self.cursor < self.list.len()
             && self.list[self.cursor].carved == self.list[self.cursor].capacity
@@ -140,10 +143,11 @@ impl Segments {
         let mut mag = Magazine::EMPTY;
         // Push in reverse so the magazine hands slots out in address order.
         for i in (seg.carved..seg.carved + n).rev() {
-            // SAFETY: `i < capacity`, so the slot lies inside the segment's block; slots are at
-            // least a pointer wide and aligned (`SlotLayout::for_layout`); uncarved slots are in
-            // no chain and owned by the grow lock's holder, which we are.
-            unsafe { mag.push(seg.base.as_ptr().add(i * slot.size).cast()) };
+            // SAFETY: `i < capacity`, so the slot lies inside the segment's block; slots are
+            // sized and aligned for a `FreeSlot` (`SlotLayout::for_layout`); uncarved slots are
+            // in no chain and owned by the grow lock's holder, which we are; `secret` is this
+            // pool's.
+            unsafe { mag.push(seg.base.as_ptr().add(i * slot.size).cast(), secret) };
             poison::free_slot(mag.head, slot.size);
         }
         seg.carved += n;
@@ -256,11 +260,17 @@ impl Segments {
 mod tests {
     use super::*;
 
+    /// The smallest slot: one link, plus the free tag in checked builds (`guard.rs`).
+    const LINK: usize = core::mem::size_of::<FreeSlot>();
+
     #[test]
     fn slot_layout_widens_and_aligns() {
         assert_eq!(
             SlotLayout::for_layout(Layout::new::<u8>()),
-            SlotLayout { size: 8, align: 8 }
+            SlotLayout {
+                size: LINK,
+                align: 8
+            }
         );
         assert_eq!(
             SlotLayout::for_layout(Layout::new::<[u8; 13]>()),
@@ -281,14 +291,17 @@ mod tests {
         let mut segs = Segments::new();
         let mut taken = sys_vec();
         for _ in 0..5 {
-            let mag = segs.carve(slot, 4, 4, 20).unwrap();
+            let mag = segs.carve(slot, 4, 4, 20, Secret::UNSET).unwrap();
             // SAFETY: the magazine was just carved for us.
-            unsafe { mag.for_each(|p| taken.push(p)) };
+            unsafe { mag.for_each(Secret::UNSET, |p| taken.push(p)) };
         }
         // 4 + 4 + 8 reserved, then the limit caps the fourth segment at 4 more.
         assert_eq!(segs.reserved_slots(), 20);
         assert_eq!(taken.len(), 20);
-        assert_eq!(segs.carve(slot, 4, 4, 20).unwrap_err(), Refused::Exhausted);
+        assert_eq!(
+            segs.carve(slot, 4, 4, 20, Secret::UNSET).unwrap_err(),
+            Refused::Exhausted
+        );
         let mut uniq = taken.clone();
         uniq.sort();
         uniq.dedup();
@@ -301,7 +314,7 @@ mod tests {
         let freed = segs.trim(slot, &mut taken);
         assert_eq!(
             freed,
-            16 * 8,
+            16 * slot.size,
             "all segments but the first are entirely free"
         );
         assert_eq!(taken.len(), 3, "the first segment's other slots stay");

@@ -8,13 +8,7 @@ use loom::thread;
 
 /// Distinct fake slots for magazines: the depot never reads slot memory itself.
 fn slots(n: usize) -> Vec<usize> {
-    let mem: &'static mut [FreeSlot] = Vec::leak(
-        (0..n)
-            .map(|_| FreeSlot {
-                next: core::ptr::null_mut(),
-            })
-            .collect(),
-    );
+    let mem: &'static mut [FreeSlot] = Vec::leak((0..n).map(|_| FreeSlot::UNLINKED).collect());
     mem.iter_mut()
         .map(|s| s as *mut FreeSlot as usize)
         .collect()

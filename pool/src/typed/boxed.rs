@@ -1,6 +1,7 @@
 //! [`PoolBox`]: the one-word owner of a pooled object.
 
 use crate::engine::cache::LocalCache;
+use crate::engine::guard::CHECKED;
 use crate::typed::error::PoolError;
 use crate::typed::pool::Pool;
 use crate::typed::pooled::Pooled;
@@ -167,9 +168,11 @@ impl<T: Pooled> PoolBox<T> {
     ///
     /// # Panics
     ///
-    /// In debug builds, if `ptr` is not an object of `T`'s pool, or is a free slot in the
-    /// calling thread's cache (taken back twice, and dropped in between, on this thread) —
-    /// with a message that names the pool.
+    /// In debug builds (and with feature `hardened`), if `ptr` is not an object of `T`'s pool,
+    /// or is a free slot in the calling thread's cache (taken back twice, and dropped in
+    /// between, on this thread) — with a message that names the pool. A double free that
+    /// reaches another thread's cache is caught when the second box drops: the process
+    /// reports it and aborts (see [`PoolBox`]'s "Misuse").
     ///
     /// # Safety
     ///
@@ -178,7 +181,7 @@ impl<T: Pooled> PoolBox<T> {
     #[track_caller]
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
         T::pool().debug_check_owned(ptr, "PoolBox::from_raw");
-        if cfg!(debug_assertions) && T::__with_cache(|c| c.holds(ptr.cast())) {
+        if CHECKED && T::__with_cache(|c| c.holds(ptr.cast())) {
             already_free::<T>(ptr);
         }
         // SAFETY: by the caller's promise `ptr` is an `into_raw` pointer, never null.

@@ -9,6 +9,7 @@
 
 use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
+use crate::engine::guard::CHECKED;
 use crate::engine::magazine::FreeSlot;
 use crate::engine::raw::RawPool;
 use crate::engine::segment::Refused;
@@ -77,7 +78,7 @@ impl<T> Pool<T> {
         /// An empty pool configured by `config`.
         pub const fn with_config(config: PoolConfig) -> Self {
             Self {
-                raw: RawPool::new(Layout::new::<T>(), config),
+                raw: RawPool::new(Layout::new::<T>(), config, core::any::type_name::<T>),
                 table: CacheTable::new(),
                 _slots_of: PhantomData,
             }
@@ -292,10 +293,11 @@ impl<T> Pool<T> {
         unsafe { self.free_in(self.table.get(), ptr) };
     }
 
-    /// Panics (in debug builds) unless `ptr` is a slot this pool handed out.
+    /// Panics (in debug builds, and with feature `hardened`) unless `ptr` is a slot this pool
+    /// handed out.
     #[track_caller]
     pub(crate) fn debug_check_owned(&self, ptr: *const T, what: &str) {
-        if cfg!(debug_assertions) && !self.raw.owns(ptr.cast()) {
+        if CHECKED && !self.raw.owns(ptr.cast()) {
             panic!(
                 "{what}: {ptr:p} is not an object of the pool for {} (it was not allocated by this pool, or the pool was trimmed since)",
                 short_type_name(core::any::type_name::<T>())
@@ -318,7 +320,9 @@ mod tests {
         let b = pool.alloc(1);
         assert_eq!(*a + *b, 42);
         let s = pool.stats();
-        assert_eq!((s.live, s.slot_size, s.type_name), (2, 8, "u64"));
+        // A `u64`'s slot is 8 bytes; checked builds add the free tag (`engine/guard.rs`).
+        let slot = if crate::engine::guard::CHECKED { 16 } else { 8 };
+        assert_eq!((s.live, s.slot_size, s.type_name), (2, slot, "u64"));
         drop(a);
         assert_eq!(pool.stats().live, 1);
         assert_eq!(b.into_inner(), 1);

@@ -1,0 +1,225 @@
+//! Free-list integrity: checked in debug builds always, and in release with feature `hardened`.
+//!
+//! A *checked* build (`debug_assertions` or `hardened`) keeps two words in every free slot:
+//!
+//! - the link to the next free slot, **encoded**: XORed with the pool's random secret and the
+//!   slot's own address (mimalloc's secure mode does the same), so a stray write or a forged
+//!   link decodes to a wild value, not to an address the writer chose;
+//! - a **tag** that says "this slot is free": a function of the secret and the slot's address
+//!   that a live object holds only by a 2⁻⁶⁴ accident (or by knowing the secret).
+//!
+//! Every free checks the tag first: a slot that already carries it is freed twice, and the
+//! process reports which pool and aborts before the slot can be handed out twice. Every
+//! allocation checks that the slot still carries its tag and that the decoded link is
+//! plausible (aligned, in the user half of the address space): a slot written after it was
+//! freed is reported the same way, instead of steering the next allocation. Allocation then
+//! clears the tag, so a live object never carries it.
+//!
+//! An unchecked build stores the plain link and nothing else; every function here is then
+//! the plain load or store, and [`Secret`] and the tag word do not exist.
+//!
+//! What it cannot see: a stale pointer freed after its slot was handed out again (it looks
+//! like a free of the new object), and writes past the two words. ASan (`poison.rs`) covers
+//! those in the sanitizer runs.
+
+use crate::engine::magazine::FreeSlot;
+#[cfg(any(debug_assertions, feature = "hardened"))]
+use crate::engine::misuse::abort_with;
+
+/// Whether this build checks free lists.
+pub(crate) const CHECKED: bool = cfg!(any(debug_assertions, feature = "hardened"));
+
+/// A pool's key for its free lists: random per pool in checked builds, nothing otherwise.
+///
+/// Invariant: one pool uses one secret for its whole life (set at its first cache's
+/// registration, before any slot is linked), so every link and tag in its chains was
+/// written with the secret that reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Secret {
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    key: usize,
+}
+
+impl Secret {
+    /// The secret of a pool that has none yet (no slot of it is linked).
+    pub(crate) const UNSET: Self = Self {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        key: 0,
+    };
+
+    /// The word to store as a secret (never 0, so 0 can mean "not drawn yet").
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    pub(crate) fn draw() -> usize {
+        random_word() | 1
+    }
+
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    pub(crate) const fn from_word(key: usize) -> Self {
+        Self { key }
+    }
+
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[inline(always)]
+    fn tag(self, slot: *mut FreeSlot) -> usize {
+        (slot.addr() ^ self.key).rotate_left(23) ^ TAG_SALT
+    }
+
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[inline(always)]
+    fn mask(self, slot: *mut FreeSlot) -> usize {
+        self.key ^ slot.addr().rotate_left(32)
+    }
+
+    /// Writes `slot`'s link to `next` (and, checked, its free tag).
+    ///
+    /// # Safety
+    ///
+    /// `slot` is a free slot of the pool this secret belongs to, owned by the caller: valid
+    /// for writes of a [`FreeSlot`] and aligned for one.
+    #[inline(always)]
+    pub(crate) unsafe fn link(self, slot: *mut FreeSlot, next: *mut FreeSlot) {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        // SAFETY: the caller owns the free slot, valid and aligned for a `FreeSlot`; the link
+        // keeps `next`'s provenance (`map_addr`).
+        unsafe {
+            slot.write(FreeSlot {
+                next: next.map_addr(|a| a ^ self.mask(slot)),
+                tag: self.tag(slot),
+            })
+        };
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        // SAFETY: as above.
+        unsafe {
+            slot.write(FreeSlot { next })
+        };
+    }
+
+    /// The slot after `slot` in its chain, without checks (debug walks, trim, teardown).
+    ///
+    /// # Safety
+    ///
+    /// `slot` is in a chain the caller owns, linked with this secret.
+    #[inline(always)]
+    pub(crate) unsafe fn next(self, slot: *mut FreeSlot) -> *mut FreeSlot {
+        // SAFETY: forwarded from the caller: the slot's first word is its link.
+        let next = unsafe { (*slot).next };
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        return next.map_addr(|a| a ^ self.mask(slot));
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        next
+    }
+
+    /// Checks that `slot`, about to be freed, is not free already; reports and aborts if it is.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is a slot of this secret's pool whose object the caller dropped: its first
+    /// two words are readable.
+    #[inline(always)]
+    pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Owner) {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        // SAFETY: forwarded from the caller.
+        if unsafe { (*slot).tag } == self.tag(slot) {
+            pool.report(slot, "freed twice (it is already a free slot of the pool)");
+        }
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        let _ = (slot, pool);
+    }
+
+    /// The next link of `slot`, about to be handed out, after checking it was left alone while
+    /// free; clears its tag. Reports and aborts if the slot was written after it was freed.
+    ///
+    /// # Safety
+    ///
+    /// `slot` heads a chain the caller owns, linked with this secret.
+    #[inline(always)]
+    pub(crate) unsafe fn take(self, slot: *mut FreeSlot, pool: &Owner) -> *mut FreeSlot {
+        // SAFETY: forwarded from the caller.
+        let next = unsafe { self.next(slot) };
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        {
+            // SAFETY: forwarded from the caller: the slot is ours, so its tag is readable.
+            let tag = unsafe { &mut (*slot).tag };
+            // In the user half of a 48-bit address space, and aligned as slots are (every
+            // checked slot is at least two words wide and aligned to them).
+            let plausible = next.addr() & (WILD_BITS | (core::mem::align_of::<FreeSlot>() - 1));
+            if *tag != self.tag(slot) || plausible != 0 {
+                pool.report(
+                    slot,
+                    "was written after it was freed (its free-list words are overwritten): a use after free",
+                );
+            }
+            *tag = 0;
+        }
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        let _ = pool;
+        next
+    }
+}
+
+/// Mixed into every tag, so a tag never equals the link word written with the same secret.
+#[cfg(any(debug_assertions, feature = "hardened"))]
+const TAG_SALT: usize = 0x5bd1_e995_9e37_79b9_u64 as usize;
+
+/// Address bits no user-space pointer has on the 64-bit targets typool runs on.
+#[cfg(any(debug_assertions, feature = "hardened"))]
+const WILD_BITS: usize = if usize::BITS == 64 {
+    (!0u64 << 47) as usize
+} else {
+    0
+};
+
+/// Who owns a slot, for the report: the pool's name and its slot size (read by checked
+/// builds only).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(any(debug_assertions, feature = "hardened")), allow(dead_code))]
+pub(crate) struct Owner {
+    /// The pooled type's name (`core::any::type_name`), or the allocator's.
+    pub(crate) name: fn() -> &'static str,
+    pub(crate) slot_size: usize,
+}
+
+impl Owner {
+    /// The owner of a cache that is not registered yet.
+    pub(crate) const UNKNOWN: Self = Self {
+        name: unknown_name,
+        slot_size: 0,
+    };
+
+    #[cold]
+    #[inline(never)]
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    fn report(&self, slot: *mut FreeSlot, what: &str) -> ! {
+        abort_with(format_args!(
+            "typool: {slot:p} in the pool for {} ({} B slots) {what}",
+            (self.name)(),
+            self.slot_size
+        ))
+    }
+}
+
+fn unknown_name() -> &'static str {
+    "an unregistered pool"
+}
+
+/// A random word for a pool's secret, from the OS where it has a call for that.
+#[cfg(any(debug_assertions, feature = "hardened"))]
+fn random_word() -> usize {
+    let mut word = [0u8; core::mem::size_of::<usize>()];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: `word` is a writable buffer of `word.len()` bytes.
+        let n = unsafe { libc::getrandom(word.as_mut_ptr().cast(), word.len(), 0) };
+        if n == word.len() as isize {
+            return usize::from_ne_bytes(word);
+        }
+    }
+    // No OS randomness: mix what differs between runs and pools (std's random hash keys, a
+    // stack address under ASLR, a counter). Never the same secret twice in one process.
+    use std::hash::{BuildHasher, Hasher};
+    static DRAWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_usize(word.as_mut_ptr().addr());
+    h.write_usize(DRAWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.finish() as usize
+}
