@@ -1,6 +1,8 @@
 //! Integration and stress tests of typool; they live in `tests/`. This library holds what
 //! several of them share.
 
+pub mod fuzz;
+pub mod models;
 pub mod workloads;
 
 /// Cases per property test: 1,000, or `TYPOOL_PROPTEST_CASES` (lower it under Miri, raise it
