@@ -1,177 +1,124 @@
-//! typool on two realistic workloads, each run with and without it, in one process:
+//! typool's A/B: a game server's request loop run on std allocation and on typool, side by
+//! side (see `typool_examples::server` for the workload).
 //!
-//! 1. **Order book** — a matching engine's resting orders churn: fill a book, cancel half,
-//!    refill, clear. `Box<Order>` against `PoolBox<Order>` (`#[derive(Pooled)]`).
-//! 2. **Request parsing** — split an HTTP-like request into header and query vectors and
-//!    lower-case the header names. `String`/`Vec` from the global allocator against the same
-//!    code on a per-request arena (`#[arena_scope]`).
+//! ```sh
+//! cargo run --release --example showcase              # the A/B: table and plots
+//! cargo run --release --example showcase -- --claims  # also each advertised figure, measured
+//! ```
 //!
-//! `cargo run --release --example showcase`
+//! Options: `--repeats N` (rounds of std then typool; default 5), `--short` (a small load, for
+//! the test), `--out DIR` (where the plots go; default `target/showcase`).
+//!
+//! Each run is a child process, so peak RSS and allocator calls are its own; the rounds are
+//! interleaved (std, typool, std, typool, …) and the table shows the median and the range.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-use typool::{arena_scope, ArenaVec, PoolBox, Pooled};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use typool_examples::ab;
+use typool_examples::server::{Load, Std, Typool};
+use typool_examples::{claims, plots, Counting};
 
-#[derive(Pooled, Clone, Debug)]
-#[pooled(initial = 4096)]
-struct Order {
-    id: u64,
-    price: u32,
-    qty: u32,
-    trader: [u8; 16],
-    flags: u64,
-    ts: u64,
-}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
-/// Each round fills a book of `BOOK` orders, cancels every other one, refills, clears.
-fn order_book<B: std::ops::Deref<Target = Order>>(make: fn(Order) -> B) -> (Duration, u64) {
-    const ROUNDS: usize = 2_000;
-    const BOOK: usize = 1_000;
-    let start = Instant::now();
-    let mut checksum = 0u64;
-    let mut orders: Vec<B> = Vec::with_capacity(2 * BOOK);
-    for r in 0..ROUNDS {
-        for i in 0..BOOK {
-            let id = (r * BOOK + i) as u64;
-            orders.push(make(Order {
-                id,
-                price: 100 + (id % 7) as u32,
-                qty: 1,
-                trader: [0; 16],
-                flags: 0,
-                ts: id,
-            }));
-        }
-        let mut i = 0;
-        orders.retain(|_| {
-            i += 1;
-            i % 2 == 0
-        });
-        for i in 0..BOOK / 2 {
-            orders.push(make(Order {
-                id: i as u64,
-                price: 99,
-                qty: 2,
-                trader: [1; 16],
-                flags: 1,
-                ts: 0,
-            }));
-        }
-        checksum = orders.iter().fold(checksum, |acc, o| {
-            acc.wrapping_add(
-                o.id ^ u64::from(o.price)
-                    ^ u64::from(o.qty)
-                    ^ o.flags
-                    ^ o.ts
-                    ^ u64::from(o.trader[0]),
-            )
-        });
-        orders.clear();
-    }
-    (start.elapsed(), checksum)
-}
-
-const REQUESTS: [&str; 4] = [
-    "GET /search?q=memory+pools&sort=price&page=2 HTTP/1.1\r\nHost: shop.example\r\nAccept: application/json\r\nUser-Agent: curl/8.5\r\n\r\n",
-    "POST /cart/items HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 27\r\n\r\n",
-    "GET /items/4711?fields=name,price HTTP/1.1\r\nHost: shop.example\r\nIf-None-Match: \"abc123\"\r\nAccept: */*\r\n\r\n",
-    "DELETE /cart/items/BOLT-M8 HTTP/1.1\r\nHost: shop.example\r\nAuthorization: Bearer t0k3n\r\nAccept-Language: de-DE\r\n\r\n",
-];
-
-/// The request parser with std collections: every temporary from the global allocator.
-fn parse_std(raw: &str) -> usize {
-    let mut lines = raw.split("\r\n");
-    let target = lines
-        .next()
-        .unwrap_or("")
-        .split(' ')
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
-    let mut headers: Vec<(String, &str)> = Vec::new();
-    for line in lines.take_while(|l| !l.is_empty()) {
-        if let Some((name, value)) = line.split_once(": ") {
-            headers.push((name.to_ascii_lowercase(), value));
-        }
-    }
-    let query: Vec<&str> = target
-        .split_once('?')
-        .map_or("", |(_, q)| q)
-        .split('&')
-        .collect();
-    headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len())
-        .sum::<usize>()
-        + query.len()
-}
-
-/// The same parser on the request's arena.
-#[arena_scope(capacity = 4096)]
-fn parse_arena(raw: &str) -> usize {
-    let mut lines = raw.split("\r\n");
-    let target = arena.alloc_str(lines.next().unwrap_or("").split(' ').nth(1).unwrap_or("/"));
-    let mut headers: ArenaVec<(&str, &str)> = ArenaVec::new_in(arena);
-    for line in lines.take_while(|l| !l.is_empty()) {
-        if let Some((name, value)) = line.split_once(": ") {
-            let name = arena.alloc_str(name);
-            name.make_ascii_lowercase();
-            headers.push((name, value));
-        }
-    }
-    let mut query: ArenaVec<&str> = ArenaVec::new_in(arena);
-    query.extend(target.split_once('?').map_or("", |(_, q)| q).split('&'));
-    headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len())
-        .sum::<usize>()
-        + query.len()
-}
-
-fn requests(parse: fn(&str) -> usize) -> (Duration, u64) {
-    let start = Instant::now();
-    let mut total = 0u64;
-    for raw in REQUESTS.iter().cycle().take(1_000_000) {
-        total += parse(black_box(raw)) as u64;
-    }
-    (start.elapsed(), total)
-}
-
-fn row(name: &str, without: (Duration, u64), with: (Duration, u64)) {
-    assert_eq!(
-        without.1, with.1,
-        "{name}: both variants must compute the same result"
-    );
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "| {name:<36} | {:>14.1} ms | {:>11.1} ms | {:>7.2}x |",
-        ms(without.0),
-        ms(with.0),
-        without.0.as_secs_f64() / with.0.as_secs_f64()
-    );
+struct Options {
+    repeats: usize,
+    short: bool,
+    claims: bool,
+    out: PathBuf,
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        let load: Load = serde_json::from_str(&args[i + 3]).expect("--load JSON");
+        let report = match args[i + 1].as_str() {
+            "std" => ab::run_side::<Std>(load),
+            _ => ab::run_side::<Typool>(load),
+        };
+        println!("{}", serde_json::to_string(&report).unwrap());
+        return;
+    }
+    let opts = parse(&args);
+    let load = if opts.short {
+        Load {
+            threads: 2,
+            ticks: 40,
+            per_tick: 500,
+            seed: 7,
+        }
+    } else {
+        Load {
+            threads: 2,
+            ticks: 800,
+            per_tick: 500,
+            seed: 7,
+        }
+    };
     println!(
-        "| workload                             | without typool    | with typool    | speed-up |"
+        "A game server's request loop: {} requests ({} ticks of {}) on {} worker threads, \
+         {} rounds of std then typool, each run a process of its own.\n",
+        load.ticks * load.per_tick,
+        load.ticks,
+        load.per_tick,
+        load.threads,
+        opts.repeats
     );
+    let bar = ProgressBar::new(2 * opts.repeats as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, last: {msg}")
+            .expect("a valid template"),
+    );
+    let c = ab::compare(load, opts.repeats, |side| {
+        bar.set_message(side.to_string());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    println!("{}", c.table());
     println!(
-        "|--------------------------------------|-------------------|----------------|----------|"
+        "Median of {} runs per side (lowest–highest in brackets); gain = std's median over \
+         typool's (throughput: typool's over std's). Checksums equal on every run.",
+        opts.repeats
     );
-    row(
-        "order book, 3M orders (Box/PoolBox)",
-        order_book(Box::new),
-        order_book(PoolBox::new),
-    );
-    row(
-        "1M requests parsed (std/arena)",
-        requests(parse_std),
-        requests(parse_arena),
-    );
-    println!(
-        "\nThe pool behind PoolBox<Order>:\n  {}",
-        Order::pool().stats()
-    );
-    println!("\nOne run, one machine: times move by ±10% on a shared host. Criterion suites with");
-    println!("the crates users pick instead are in BENCHMARKS.md (cargo bench -p typool-benches).");
+    match plots::write(&c, &opts.out) {
+        Ok(paths) => {
+            println!("\nPlots (the run with the median p99 of each side):");
+            for p in paths {
+                println!("  {}", p.display());
+            }
+        }
+        Err(e) => eprintln!("the plots could not be written: {e}"),
+    }
+    if opts.claims {
+        println!("\nAdvertised figures, measured with typool on this machine:\n");
+        println!("{}", claims::table(&claims::measure(&c, opts.short)));
+    }
+}
+
+fn parse(args: &[String]) -> Options {
+    let mut opts = Options {
+        repeats: 5,
+        short: false,
+        claims: false,
+        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/showcase"),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--repeats" => opts.repeats = it.next().and_then(|n| n.parse().ok()).unwrap_or(5),
+            "--short" => opts.short = true,
+            "--claims" => opts.claims = true,
+            "--out" => opts.out = it.next().map(PathBuf::from).unwrap_or(opts.out),
+            other => {
+                eprintln!(
+                    "unknown option {other}; options: --repeats N, --short, --claims, --out DIR"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    if opts.short {
+        opts.repeats = opts.repeats.min(2);
+    }
+    opts
 }

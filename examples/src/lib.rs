@@ -1,5 +1,11 @@
 //! Internal package of the typool workspace; see its `examples/` targets. This library holds
-//! what several examples share.
+//! what several examples share: the showcase's workload (`server`), its A/B harness (`ab`),
+//! its plots (`plots`) and its claims (`claims`), and a counting global allocator.
+
+pub mod ab;
+pub mod claims;
+pub mod plots;
+pub mod server;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -1,0 +1,302 @@
+//! The showcase's A/B harness: each run of a side is a child process (this program again),
+//! so its peak RSS and its allocator calls are its own; the parent interleaves the sides
+//! (std, typool, std, typool, …), then reports the median and the spread of each figure.
+
+use crate::server::{self, Backend, Load};
+use crate::Counting;
+use serde::{Deserialize, Serialize};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Quantiles the latency curve is sampled at (for the CDF plot).
+const CURVE: [f64; 14] = [
+    0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
+];
+
+/// What one run of one side hands back to the parent (as JSON on its standard output).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    pub side: String,
+    pub requests: u64,
+    pub checksum: u64,
+    pub wall_ms: f64,
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub mean_ns: f64,
+    /// `(quantile, nanoseconds)` along the latency distribution.
+    pub curve: Vec<(f64, u64)>,
+    /// Peak resident set of the process, bytes (`VmHWM`).
+    pub peak_rss: u64,
+    /// `(milliseconds since start, resident bytes)`, sampled every 5 ms.
+    pub rss_series: Vec<(f64, u64)>,
+    /// Calls into the global allocator (alloc and realloc) during the workload.
+    pub alloc_calls: u64,
+}
+
+impl RunReport {
+    pub fn throughput(&self) -> f64 {
+        self.requests as f64 / (self.wall_ms / 1e3)
+    }
+}
+
+/// The child's side of a run: the workload on side `B`, measured.
+pub fn run_side<B: Backend>(load: Load) -> RunReport {
+    let sampler = RssSampler::start(Duration::from_millis(5));
+    let calls = Counting::calls();
+    let out = server::run::<B>(load);
+    let alloc_calls = (Counting::calls() - calls) as u64;
+    let rss_series = sampler.stop();
+    let h = &out.latency;
+    RunReport {
+        side: B::NAME.to_string(),
+        requests: out.requests,
+        checksum: out.checksum,
+        wall_ms: out.wall.as_secs_f64() * 1e3,
+        p50_ns: h.value_at_quantile(0.5),
+        p99_ns: h.value_at_quantile(0.99),
+        p999_ns: h.value_at_quantile(0.999),
+        mean_ns: h.mean(),
+        curve: CURVE.iter().map(|&q| (q, h.value_at_quantile(q))).collect(),
+        peak_rss: peak_rss(),
+        rss_series,
+        alloc_calls,
+    }
+}
+
+/// Runs one side in a child process (this executable with `--child SIDE`).
+pub fn spawn_side(side: &str, load: Load) -> RunReport {
+    let out = Command::new(std::env::current_exe().expect("the showcase's own path"))
+        .args([
+            "--child",
+            side,
+            "--load",
+            &serde_json::to_string(&load).unwrap(),
+        ])
+        .output()
+        .expect("the showcase can run itself");
+    assert!(
+        out.status.success(),
+        "the {side} run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a run prints its report")
+}
+
+/// The runs of both sides, interleaved.
+#[derive(Debug)]
+pub struct Comparison {
+    pub std: Vec<RunReport>,
+    pub typool: Vec<RunReport>,
+}
+
+/// Runs `repeats` rounds of std then typool, calling `progress` after each run.
+pub fn compare(load: Load, repeats: usize, mut progress: impl FnMut(&str)) -> Comparison {
+    let mut c = Comparison {
+        std: Vec::new(),
+        typool: Vec::new(),
+    };
+    for _ in 0..repeats {
+        c.std.push(spawn_side(server::Std::NAME, load));
+        progress(server::Std::NAME);
+        c.typool.push(spawn_side(server::Typool::NAME, load));
+        progress(server::Typool::NAME);
+    }
+    let sums: Vec<u64> = c.std.iter().chain(&c.typool).map(|r| r.checksum).collect();
+    assert!(
+        sums.windows(2).all(|w| w[0] == w[1]),
+        "both sides must compute the same result: checksums {sums:x?}"
+    );
+    c
+}
+
+/// `x` with three significant digits (no exponent).
+pub fn sig(x: f64) -> String {
+    let digits = if x == 0.0 {
+        0
+    } else {
+        x.abs().log10().floor() as i32
+    };
+    format!("{x:.*}", (2 - digits).max(0) as usize)
+}
+
+/// The median, lowest and highest of `values`.
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+pub fn spread(values: impl IntoIterator<Item = f64>) -> Spread {
+    let mut v: Vec<f64> = values.into_iter().collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Spread {
+        median,
+        min: v[0],
+        max: v[n - 1],
+    }
+}
+
+/// One row of the comparison: a figure, how to read it, and each side's runs.
+#[derive(Debug)]
+pub struct Metric {
+    pub name: &'static str,
+    /// Whether a smaller value is better (latency, memory) or a larger (throughput).
+    pub lower_is_better: bool,
+    pub unit: &'static str,
+    pub get: fn(&RunReport) -> f64,
+}
+
+/// The figures the table shows.
+pub const METRICS: [Metric; 7] = [
+    Metric {
+        name: "latency p50",
+        lower_is_better: true,
+        unit: "µs",
+        get: |r| r.p50_ns as f64 / 1e3,
+    },
+    Metric {
+        name: "latency p99",
+        lower_is_better: true,
+        unit: "µs",
+        get: |r| r.p99_ns as f64 / 1e3,
+    },
+    Metric {
+        name: "latency p99.9",
+        lower_is_better: true,
+        unit: "µs",
+        get: |r| r.p999_ns as f64 / 1e3,
+    },
+    Metric {
+        name: "latency mean",
+        lower_is_better: true,
+        unit: "µs",
+        get: |r| r.mean_ns / 1e3,
+    },
+    Metric {
+        name: "throughput",
+        lower_is_better: false,
+        unit: "k req/s",
+        get: |r| r.throughput() / 1e3,
+    },
+    Metric {
+        name: "peak RSS",
+        lower_is_better: true,
+        unit: "MiB",
+        get: |r| r.peak_rss as f64 / (1 << 20) as f64,
+    },
+    Metric {
+        name: "global allocator calls",
+        lower_is_better: true,
+        unit: "k",
+        get: |r| r.alloc_calls as f64 / 1e3,
+    },
+];
+
+impl Comparison {
+    /// The median and spread of metric `m` on each side, and std's median over typool's
+    /// (above 1 means typool is better, for every metric).
+    pub fn row(&self, m: &Metric) -> (Spread, Spread, f64) {
+        let s = spread(self.std.iter().map(m.get));
+        let t = spread(self.typool.iter().map(m.get));
+        let gain = if m.lower_is_better {
+            s.median / t.median
+        } else {
+            t.median / s.median
+        };
+        (s, t, gain)
+    }
+
+    /// The comparison as a Markdown table.
+    pub fn table(&self) -> String {
+        let fmt = |s: Spread| format!("{} ({}–{})", sig(s.median), sig(s.min), sig(s.max));
+        let mut out = String::from(
+            "| per run | std: Box, Vec, glibc | typool: PoolBox, arena | typool's gain |\n|---|---:|---:|---:|\n",
+        );
+        for m in &METRICS {
+            let (s, t, gain) = self.row(m);
+            out += &format!(
+                "| {} ({}) | {} | {} | {:.2}× |\n",
+                m.name,
+                m.unit,
+                fmt(s),
+                fmt(t),
+                gain
+            );
+        }
+        out
+    }
+
+    /// The run of `side` whose p99 is the median one: what the plots show.
+    pub fn median_run(runs: &[RunReport]) -> &RunReport {
+        let mut by_p99: Vec<&RunReport> = runs.iter().collect();
+        by_p99.sort_by_key(|r| r.p99_ns);
+        by_p99[by_p99.len() / 2]
+    }
+}
+
+/// Samples this process's resident set in a background thread.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(f64, u64)>>,
+}
+
+impl RssSampler {
+    fn start(every: Duration) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut series = Vec::with_capacity(4096);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                series.push((start.elapsed().as_secs_f64() * 1e3, current_rss()));
+                std::thread::sleep(every);
+            }
+            series.push((start.elapsed().as_secs_f64() * 1e3, current_rss()));
+            series
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> Vec<(f64, u64)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+/// Resident bytes now (0 where `/proc` is missing).
+pub fn current_rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+/// The peak resident bytes of this process (0 where `/proc` is missing).
+pub fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn page_size() -> u64 {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `sysconf` only reads a system constant.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    #[cfg(not(target_os = "linux"))]
+    let size = 4096;
+    size
+}
