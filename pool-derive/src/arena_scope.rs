@@ -1,6 +1,6 @@
 //! `#[arena_scope]`: a function body gets a leased arena, reset and handed back on exit.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::{spanned::Spanned, Error, FnArg, Ident, Item, ItemFn, LitInt, Pat};
 
@@ -115,7 +115,50 @@ fn check(func: &ItemFn, opts: &Options) -> Result<(), Error> {
             }
         }
     }
+    if sig.asyncness.is_none() {
+        if let Some(call) = rewinding_call(func.block.to_token_stream(), &opts.name) {
+            return Err(Error::new(
+                call.span(),
+                format!(
+                    "`{0}.{call}()` cannot be called inside #[arena_scope]: `{0}` is the scope's arena, \
+                     shared as `&Arena` for the whole call and reset when the function returns. To give \
+                     memory back within one call, do that part in another #[arena_scope] function \
+                     (each call gets its own arena), or use an `Arena` of your own (`Arena::new()`)",
+                    opts.name
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The method of the first `name.reset(..)`, `name.restore(..)` or `name.scope(..)` in
+/// `tokens`: the `&mut Arena` methods a sync scope's `&Arena` cannot call.
+fn rewinding_call(tokens: TokenStream, name: &Ident) -> Option<Ident> {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in tokens.iter().enumerate() {
+        match (t, tokens.get(i + 1), tokens.get(i + 2), tokens.get(i + 3)) {
+            (
+                TokenTree::Ident(receiver),
+                Some(TokenTree::Punct(dot)),
+                Some(TokenTree::Ident(method)),
+                Some(TokenTree::Group(args)),
+            ) if receiver == name
+                && dot.as_char() == '.'
+                && args.delimiter() == proc_macro2::Delimiter::Parenthesis
+                && ["reset", "restore", "scope"].contains(&method.to_string().as_str()) =>
+            {
+                return Some(method.clone());
+            }
+            (TokenTree::Group(g), ..) => {
+                if let Some(found) = rewinding_call(g.stream(), name) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn rewrite(func: ItemFn, opts: &Options) -> TokenStream {
