@@ -25,6 +25,7 @@ unsafe impl Allocator for &Arena {
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
         if self.is_top(ptr, layout.size()) {
             self.ptr.set(ptr.as_ptr());
+            self.poison_gap();
         }
     }
 
@@ -41,6 +42,7 @@ unsafe impl Allocator for &Arena {
         {
             // SAFETY: `ptr + round(new.size())` is within the current chunk (checked).
             self.ptr.set(unsafe { ptr.as_ptr().add(round(new.size())) });
+            crate::os::asan::unpoison(ptr.as_ptr(), new.size());
             return Ok(NonNull::slice_from_raw_parts(ptr, new.size()));
         }
         let fresh = self.allocate(new)?;
@@ -67,6 +69,7 @@ unsafe impl Allocator for &Arena {
         if self.is_top(ptr, old.size()) {
             // SAFETY: `round(new.size()) <= round(old.size())`: inside the allocation.
             self.ptr.set(unsafe { ptr.as_ptr().add(round(new.size())) });
+            self.poison_gap();
         }
         Ok(NonNull::slice_from_raw_parts(ptr, new.size()))
     }

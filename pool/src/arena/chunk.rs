@@ -10,6 +10,7 @@
 //! padding.
 
 use super::{out_of_memory, Arena};
+use crate::os::asan;
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
@@ -40,6 +41,18 @@ impl Chunk {
     pub(super) fn layout(cap: usize) -> Layout {
         Layout::from_size_align(cap, CHUNK_ALIGN).expect("chunk sizes are checked on creation")
     }
+
+    /// Gives the chunk back to the global allocator.
+    ///
+    /// # Safety
+    ///
+    /// Nothing alive is left in the chunk (everything allocated in it was rewound or reset,
+    /// or the arena is being dropped), and it was allocated by [`Arena::grow`].
+    pub(super) unsafe fn free(self) {
+        asan::unpoison(self.ptr.as_ptr(), self.cap);
+        // SAFETY: forwarded from the caller: allocated in `grow` with this layout, unused.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
+    }
 }
 
 impl Arena {
@@ -66,6 +79,7 @@ impl Arena {
         unsafe {
             let at = p.add(pad);
             self.ptr.set(at.add(need - pad));
+            asan::unpoison(at, layout.size());
             Some(NonNull::new_unchecked(at))
         }
     }
@@ -107,6 +121,7 @@ impl Arena {
         unsafe {
             let at = h.sub(len);
             self.hi.set(at);
+            asan::unpoison(at, len);
             Some(NonNull::new_unchecked(at))
         }
     }
@@ -201,8 +216,8 @@ impl Arena {
         };
         for c in chunks.drain(at..) {
             // SAFETY: chunks past the current one hold nothing alive (everything allocated
-            // in them was rewound), and were allocated here with this layout.
-            unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
+            // in them was rewound), and were allocated here.
+            unsafe { c.free() };
         }
         if !self.base.get().is_null() {
             self.used_before
@@ -232,5 +247,14 @@ impl Arena {
             self.ptr.set(ptr.as_ptr().add(offset));
             self.hi.set(ptr.as_ptr().add(top));
         }
+        self.poison_gap();
+    }
+
+    /// Poisons the current chunk's free gap for ASan (nothing otherwise): what was rewound,
+    /// reset or never handed out may not be touched.
+    #[inline(always)]
+    pub(super) fn poison_gap(&self) {
+        let p = self.ptr.get();
+        asan::poison(p, self.hi.get().addr() - p.addr());
     }
 }

@@ -3,7 +3,8 @@
 //! [`Arena`]: bump allocation for everything a request (or a frame, or a query) needs, freed
 //! all at once.
 //!
-//! Takes its chunks from the global allocator and uses only `sync` (for the leases); used by
+//! Takes its chunks from the global allocator and uses only `sync` (for the leases) and
+//! `os::asan` (under ASan, the free gap and rewound memory are poisoned); used by
 //! `#[arena_scope]`'s generated code, through `typool::__private`.
 //!
 //! Nothing is freed one by one — [`Arena::reset`] frees it all and keeps the largest chunk for
@@ -319,8 +320,8 @@ impl Drop for Arena {
     fn drop(&mut self) {
         self.run_drops(0);
         for c in self.chunks.get_mut().drain(..) {
-            // SAFETY: allocated in `grow` with this layout; `&mut self`: nothing refers in.
-            unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
+            // SAFETY: allocated in `grow`; `&mut self`: nothing refers in.
+            unsafe { c.free() };
         }
     }
 }

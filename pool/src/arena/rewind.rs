@@ -10,7 +10,7 @@
 //! whatever happened in between, and checks that the checkpoint belongs to this arena and still
 //! names a chunk it has, so a stale checkpoint can waste memory but never corrupt it.
 
-use super::chunk::{Chunk, EMPTY};
+use super::chunk::EMPTY;
 use super::Arena;
 use core::ptr;
 
@@ -99,6 +99,7 @@ impl Arena {
                 self.ptr.set(base);
                 // SAFETY: `cap` is the current chunk's length.
                 self.hi.set(unsafe { base.add(self.cap.get()) });
+                self.poison_gap();
             }
             return;
         }
@@ -113,9 +114,9 @@ impl Arena {
         if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
             let keep = chunks.swap_remove(largest);
             for c in chunks.drain(..) {
-                // SAFETY: allocated in `grow` with this layout; no reference can be alive
+                // SAFETY: allocated in `grow`; no reference can be alive
                 // (`&mut self`), and no value in it needs drop any more.
-                unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
+                unsafe { c.free() };
             }
             chunks.push(keep);
             self.enter(0, 0, None);
@@ -141,7 +142,7 @@ impl Arena {
         }
         for c in chunks.drain(..) {
             // SAFETY: allocated in `grow`; the arena is reset, so nothing refers into it.
-            unsafe { std::alloc::dealloc(c.ptr.as_ptr(), Chunk::layout(c.cap)) };
+            unsafe { c.free() };
         }
         self.base.set(ptr::null_mut());
         self.ptr.set(EMPTY);

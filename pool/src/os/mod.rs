@@ -17,7 +17,9 @@
 //! |---|---|
 //! | `map` | blocks from the OS: `mmap`/`munmap` for large blocks, `System` for the rest |
 //! | `sys_vec` | [`SysVec`]: bookkeeping that never touches the global allocator |
+//! | `asan` | AddressSanitizer's manual poisoning (`--cfg typool_asan`; nothing otherwise) |
 
+pub(crate) mod asan;
 mod map;
 mod sys_vec;
 
