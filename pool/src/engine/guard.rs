@@ -118,8 +118,8 @@ impl Secret {
     #[inline(always)]
     pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Owner) {
         #[cfg(any(debug_assertions, feature = "hardened"))]
-        // SAFETY: forwarded from the caller.
-        if unsafe { (*slot).tag } == self.tag(slot) {
+        // SAFETY: forwarded from the caller: the tag word lies inside the slot.
+        if unsafe { freeze_load(core::ptr::addr_of!((*slot).tag)) } == self.tag(slot) {
             pool.report(slot, "freed twice (it is already a free slot of the pool)");
         }
         #[cfg(not(any(debug_assertions, feature = "hardened")))]
@@ -154,6 +154,52 @@ impl Secret {
         #[cfg(not(any(debug_assertions, feature = "hardened")))]
         let _ = pool;
         next
+    }
+}
+
+/// Loads the word at `p` as the machine holds it, initialised or not.
+///
+/// The tag word of a slot being freed held the user's object a moment ago, and an object's
+/// padding is uninitialised memory, which Rust code may not read as an integer. An `asm!` load
+/// is outside those rules: it reads whatever bytes are there (a live slot's tag word was last
+/// written by [`Secret::take`], or by the object, so the bytes are ours to read). Miri cannot
+/// run `asm!`: under Miri the check sees no tag (double frees are then left to the debug walk
+/// and to the tests that run outside Miri).
+///
+/// # Safety
+///
+/// `p` is valid for reads of a `usize` and aligned for one.
+#[cfg(any(debug_assertions, feature = "hardened"))]
+#[inline(always)]
+unsafe fn freeze_load(p: *const usize) -> usize {
+    #[cfg(all(not(miri), target_arch = "x86_64"))]
+    {
+        let word: usize;
+        // SAFETY: forwarded from the caller; the load touches neither the stack nor flags.
+        unsafe {
+            core::arch::asm!("mov {w}, qword ptr [{p}]", p = in(reg) p, w = out(reg) word,
+                options(nostack, readonly, preserves_flags))
+        };
+        word
+    }
+    #[cfg(all(not(miri), target_arch = "aarch64"))]
+    {
+        let word: usize;
+        // SAFETY: as above.
+        unsafe {
+            core::arch::asm!("ldr {w}, [{p}]", p = in(reg) p, w = out(reg) word,
+                options(nostack, readonly, preserves_flags))
+        };
+        word
+    }
+    #[cfg(all(not(miri), not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+    // SAFETY: forwarded from the caller. Elsewhere a volatile load stands in for the `asm!`
+    // one: the compiler cannot assume anything about the bytes it reads.
+    return unsafe { p.read_volatile() };
+    #[cfg(miri)]
+    {
+        let _ = p;
+        0
     }
 }
 

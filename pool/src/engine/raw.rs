@@ -36,7 +36,7 @@ pub(crate) struct RawPool {
     depot: Depot,
     /// Mirror of `Segments::carved`, written under the grow lock, read without it.
     carved: AtomicUsize,
-    /// Highest `carved - depot.slots()` seen at a refill: see `PoolStats::peak_live`.
+    /// Highest `live` seen at a refill or a `stats()` call: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
 }
 
@@ -116,11 +116,12 @@ impl RawPool {
             cache.note_refill(self.config.max_magazine(self.slot.size));
             cache.count_miss();
             cache.set_cur(mag);
-            self.sample_peak();
         }
-        Ok(cache
+        let slot = cache
             .pop()
-            .expect("a refilled magazine holds at least one slot"))
+            .expect("a refilled magazine holds at least one slot");
+        self.sample_peak();
+        Ok(slot)
     }
 
     /// Fresh slots from the segments, growing them if need be.
@@ -314,15 +315,13 @@ impl RawPool {
         net(allocs, frees)
     }
 
-    /// Slots out of the depot — live objects plus free slots parked in thread caches — is
-    /// what `peak_live` tracks: sampled at every refill, so cheap enough for the slow path.
+    /// Samples `live` for `peak_live`: at every refill (once per half a cache of allocations
+    /// on a thread, the slow path, where one lock and a sum over the threads' counters cost
+    /// little) and at every `stats()` call.
     fn sample_peak(&self) {
-        let out = self
-            .carved
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.depot.slots());
-        if out > self.peak_live.load(Ordering::Relaxed) {
-            self.peak_live.fetch_max(out, Ordering::Relaxed);
+        let live = self.live();
+        if live > self.peak_live.load(Ordering::Relaxed) {
+            self.peak_live.fetch_max(live, Ordering::Relaxed);
         }
     }
 

@@ -9,9 +9,11 @@
 //!
 //! Gauges (`live`, `reserved_slots`, `segments`, `bytes_reserved`) are point-in-time;
 //! counters (`cache_hits`, `cache_misses`, `depot_transfers`) only grow. `peak_live` is the
-//! highest number of slots seen out of the depot — live objects plus the free slots parked in
-//! thread caches — sampled whenever a cache refills, and at least every `live` a `stats()`
-//! call has seen: it can exceed the true peak by at most `cache` slots per thread.
+//! highest `live` sampled — at every cache refill (the slow path: once per half a cache of
+//! allocations on a thread) and at every `stats()` call. On one thread it is exact whenever
+//! the peak falls on a refill or a `stats()` call, and never above the true peak; between
+//! samples a higher true peak can go unseen (by at most half a cache per thread). With threads
+//! freeing concurrently, a sample may count a free still in flight on another thread as live.
 
 use core::fmt;
 
@@ -41,7 +43,7 @@ pub struct PoolStats {
     pub slot_size: usize,
     /// Objects allocated and not yet freed.
     pub live: usize,
-    /// Highest `live` seen, counting free slots parked in thread caches (see the module docs).
+    /// Highest `live` sampled, at cache refills and `stats()` calls (see the module docs).
     pub peak_live: usize,
     /// Slots in all segments.
     pub reserved_slots: usize,

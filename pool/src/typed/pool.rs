@@ -314,6 +314,20 @@ mod tests {
     const N: usize = if cfg!(miri) { 300 } else { 5_000 };
 
     #[test]
+    fn peak_live_is_a_peak_that_was_reached() {
+        let pool: Pool<u64> = Pool::new();
+        for i in 0..1000 {
+            drop(pool.alloc(i));
+        }
+        assert_eq!(pool.stats().peak_live, 1, "one object was ever live");
+        let held: Vec<_> = (0..100).map(|i| pool.alloc(i)).collect();
+        let s = pool.stats();
+        assert_eq!((s.live, s.peak_live), (100, 100));
+        drop(held);
+        assert_eq!(pool.stats().peak_live, 100, "the peak stays");
+    }
+
+    #[test]
     fn alloc_free_roundtrip_and_stats() {
         let pool: Pool<u64> = Pool::new();
         let a = pool.alloc(41);
