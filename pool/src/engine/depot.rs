@@ -47,7 +47,7 @@
 
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::sync::{
-    lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering,
+    lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU32, AtomicU64, Mutex, Ordering,
 };
 use core::ptr;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -214,8 +214,6 @@ pub(crate) struct Depot {
     spare: TaggedStack,
     table: Table,
     transfers: AtomicU64,
-    /// Free slots in the magazines on `full`.
-    slots: AtomicUsize,
 }
 
 impl core::fmt::Debug for Depot {
@@ -234,7 +232,6 @@ impl Depot {
                 spare: TaggedStack::new(),
                 table: Table::new(),
                 transfers: AtomicU64::new(0),
-                slots: AtomicUsize::new(0),
             }
         }
     }
@@ -252,7 +249,6 @@ impl Depot {
         let d = self.table.get(index);
         d.head.store(mag.head, Ordering::Relaxed);
         d.len.store(mag.len, Ordering::Relaxed);
-        self.slots.fetch_add(mag.len as usize, Ordering::Relaxed);
         self.full.push(&self.table, index);
         self.transfers.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -267,14 +263,8 @@ impl Depot {
             len: d.len.load(Ordering::Relaxed),
         };
         self.spare.push(&self.table, index);
-        self.slots.fetch_sub(mag.len as usize, Ordering::Relaxed);
         self.transfers.fetch_add(1, Ordering::Relaxed);
         Some(mag)
-    }
-
-    /// Free slots held in the depot (exact when no transfer is under way).
-    pub(crate) fn slots(&self) -> usize {
-        self.slots.load(Ordering::Relaxed)
     }
 
     /// Magazines moved in or out so far.

@@ -34,8 +34,6 @@ pub(crate) struct RawPool {
     segments: Mutex<Segments>,
     registry: Mutex<Registry>,
     depot: Depot,
-    /// Mirror of `Segments::carved`, written under the grow lock, read without it.
-    carved: AtomicUsize,
     /// Highest `live` seen at a refill or a `stats()` call: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
 }
@@ -67,7 +65,6 @@ impl RawPool {
                 segments: Mutex::new(Segments::new()),
                 registry: Mutex::new(Registry::new()),
                 depot: Depot::new(),
-                carved: AtomicUsize::new(0),
                 peak_live: AtomicUsize::new(0),
             }
         }
@@ -126,11 +123,8 @@ impl RawPool {
 
     /// Fresh slots from the segments, growing them if need be.
     fn carve(&self, want: u32) -> Result<Magazine, Refused> {
-        let mut segs = lock(&self.segments);
         let first = self.config.first_segment();
-        let mag = segs.carve(self.slot, want, first, self.config.limit(), self.secret())?;
-        self.carved.store(segs.carved(), Ordering::Relaxed);
-        Ok(mag)
+        lock(&self.segments).carve(self.slot, want, first, self.config.limit(), self.secret())
     }
 
     /// # Safety
@@ -277,7 +271,6 @@ impl RawPool {
             unsafe { mag.for_each(secret, |s| free.push(s)) };
         }
         let bytes = segs.trim(self.slot, &mut free);
-        self.carved.store(segs.carved(), Ordering::Relaxed);
         drop(segs);
         for chunk in free.chunks(self.config.magazine() as usize) {
             let mut mag = Magazine::EMPTY;
@@ -307,7 +300,7 @@ impl RawPool {
     /// Slots carved so far (and not trimmed).
     #[cfg(typool_loom)]
     pub(crate) fn carved(&self) -> usize {
-        self.carved.load(Ordering::Relaxed)
+        lock(&self.segments).carved()
     }
 
     pub(crate) fn live(&self) -> usize {
