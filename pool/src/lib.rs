@@ -37,7 +37,8 @@
 //!
 //! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
 //! what uses it. Dependencies point one way: `typed` → `engine` → `os`; `alloc` → `engine`;
-//! `arena` takes its chunks from the global allocator; every layer may use `stats` and `sync`.
+//! `arena` takes its chunks from the global allocator; every layer may use `stats` and `sync`;
+//! `observe` reads them all, for the process-wide view.
 //!
 //! | folder | what it is |
 //! |---|---|
@@ -47,6 +48,7 @@
 //! | `arena/` | [`Arena`]: bump allocation, the drop list, checkpoints, `&Arena` as an allocator; leases for `#[arena_scope]` |
 //! | `os/` | memory from the OS (`mmap` for large blocks; the place for new backings) and bookkeeping off the global allocator |
 //! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
+//! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text |
 //! | `sync.rs` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
 //! | `loom/` | loom models of every concurrent structure, one file each (tests only) |
 //!
@@ -72,6 +74,8 @@ extern crate self as typool;
 mod alloc;
 mod arena;
 mod engine;
+#[cfg(not(typool_loom))]
+mod observe;
 mod os;
 pub mod stats;
 mod sync;

@@ -232,7 +232,7 @@ pub struct SlabAllocator {
 
 macro_rules! classes {
     ($($i:literal)*) => {
-        [$(RawPool::new(class_layout($i), class_config($i), slab_name),)*]
+        [$(RawPool::new(class_layout($i), class_config($i), slab_name, false),)*]
     };
 }
 

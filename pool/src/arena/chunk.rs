@@ -9,7 +9,7 @@
 //! bytes) is taken from the other end of the chunk's free gap, unrounded, so strings cost no
 //! padding.
 
-use super::{out_of_memory, Arena};
+use super::{lease, out_of_memory, Arena};
 use crate::os::asan;
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
@@ -42,13 +42,17 @@ impl Chunk {
         Layout::from_size_align(cap, CHUNK_ALIGN).expect("chunk sizes are checked on creation")
     }
 
-    /// Gives the chunk back to the global allocator.
+    /// Gives the chunk back to the global allocator; `leased`: it belonged to an arena of
+    /// `#[arena_scope]`'s, counted in [`lease::LEASED_BYTES`].
     ///
     /// # Safety
     ///
     /// Nothing alive is left in the chunk (everything allocated in it was rewound or reset,
     /// or the arena is being dropped), and it was allocated by [`Arena::grow`].
-    pub(super) unsafe fn free(self) {
+    pub(super) unsafe fn free(self, leased: bool) {
+        if leased {
+            lease::LEASED_BYTES.fetch_sub(self.cap, std::sync::atomic::Ordering::Relaxed);
+        }
         asan::unpoison(self.ptr.as_ptr(), self.cap);
         // SAFETY: forwarded from the caller: allocated in `grow` with this layout, unused.
         unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
@@ -217,7 +221,10 @@ impl Arena {
         for c in chunks.drain(at..) {
             // SAFETY: chunks past the current one hold nothing alive (everything allocated
             // in them was rewound), and were allocated here.
-            unsafe { c.free() };
+            unsafe { c.free(self.leased.get()) };
+        }
+        if self.leased.get() {
+            lease::LEASED_BYTES.fetch_add(cap, std::sync::atomic::Ordering::Relaxed);
         }
         if !self.base.get().is_null() {
             self.used_before

@@ -27,6 +27,7 @@ use crate::sync::{AtomicPtr, Ordering};
 use core::cell::{Cell, UnsafeCell};
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 /// An arena bigger than this after a reset is emptied before reuse.
 pub const HIGH_WATER: usize = 1 << 20;
@@ -35,6 +36,35 @@ pub const PER_THREAD: usize = 4;
 /// Arenas kept in the global list for async scopes.
 #[cfg_attr(typool_loom, allow(dead_code))] // loom models build their own small lists
 pub const GLOBAL: usize = 64;
+
+/// Bytes of chunks held by arenas that leases made (idle in a list or on loan): the
+/// `typool_arena_bytes_reserved` gauge. Updated where chunks come and go (the slow path).
+/// Process-wide statistics use std atomics even under loom: no model explores them.
+pub(crate) static LEASED_BYTES: AtomicUsize = AtomicUsize::new(0);
+/// Scopes served, counted per thread and added here [`SCOPE_BATCH`] at a time (and the
+/// rest when the thread exits), so a scope costs no shared write: `typool_arena_scopes_total`.
+static SCOPES: AtomicU64 = AtomicU64::new(0);
+/// Leased arenas emptied past [`HIGH_WATER`] after a scope: `typool_arena_trims_total`.
+static TRIMS: AtomicU64 = AtomicU64::new(0);
+/// Scopes a thread counts before adding them to [`SCOPES`].
+const SCOPE_BATCH: u64 = 64;
+
+/// `(scopes served, bytes reserved, trims)` of `#[arena_scope]`'s arenas. Scopes of running
+/// threads are counted up to [`SCOPE_BATCH`] − 1 late each.
+pub(crate) fn lease_tally() -> (u64, usize, u64) {
+    (
+        SCOPES.load(Ordering::Relaxed),
+        LEASED_BYTES.load(Ordering::Relaxed),
+        TRIMS.load(Ordering::Relaxed),
+    )
+}
+
+/// A fresh arena for the leases, whose chunks count in [`LEASED_BYTES`].
+fn leased_arena(capacity: usize) -> Arena {
+    let arena = Arena::with_capacity(capacity);
+    arena.leased.set(true);
+    arena
+}
 
 /// A lock-free list of idle arenas (see the module docs).
 pub(crate) struct ArenaList<const N: usize> {
@@ -92,20 +122,46 @@ static GLOBAL_LIST: ArenaList<GLOBAL> = ArenaList::new();
 /// This thread's arenas for sync scopes: slot `i` serves the scope nested `i` deep.
 struct LocalArenas {
     depth: Cell<usize>,
+    /// Scopes served on this thread and not yet added to [`SCOPES`].
+    scopes: Cell<u64>,
     slots: [UnsafeCell<Option<Arena>>; PER_THREAD],
+}
+
+impl Drop for LocalArenas {
+    fn drop(&mut self) {
+        SCOPES.fetch_add(self.scopes.get(), Ordering::Relaxed);
+    }
 }
 
 std::thread_local! {
     static LOCAL: LocalArenas = const {
-        LocalArenas { depth: Cell::new(0), slots: [const { UnsafeCell::new(None) }; PER_THREAD] }
+        LocalArenas {
+            depth: Cell::new(0),
+            scopes: Cell::new(0),
+            slots: [const { UnsafeCell::new(None) }; PER_THREAD],
+        }
     };
+}
+
+/// Counts a scope served on a thread whose `LocalArenas` is `l`.
+#[inline]
+fn count_scope(l: &LocalArenas) {
+    let n = l.scopes.get() + 1;
+    if n == SCOPE_BATCH {
+        SCOPES.fetch_add(n, Ordering::Relaxed);
+        l.scopes.set(0);
+    } else {
+        l.scopes.set(n);
+    }
 }
 
 /// Resets `arena` and applies the high-water policy.
 #[inline]
 fn recycle(arena: &mut Arena) {
     arena.reset();
-    arena.shrink_to(HIGH_WATER);
+    if arena.shrink_to(HIGH_WATER) {
+        TRIMS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// An arena on loan to one call of a sync `#[arena_scope]` function: this thread's slot at
@@ -134,7 +190,7 @@ impl LocalLease {
             // SAFETY: slot `depth` is used only by the lease at that depth, and leases of one
             // thread end in reverse order of creation (they are locals of nested calls, and
             // `LocalLease` is not `Send`); the thread-local outlives every lease of its thread.
-            let arena = unsafe { (*slot).get_or_insert_with(|| Arena::with_capacity(capacity)) };
+            let arena = unsafe { (*slot).get_or_insert_with(|| leased_arena(capacity)) };
             Some(Self {
                 arena: NonNull::from(arena),
                 depth,
@@ -148,7 +204,7 @@ impl LocalLease {
 
     #[cold]
     fn owned(capacity: usize) -> Self {
-        let arena = Box::new(Arena::with_capacity(capacity));
+        let arena = Box::new(leased_arena(capacity));
         Self {
             arena: NonNull::from(Box::leak(arena)),
             depth: OWNED,
@@ -170,9 +226,15 @@ impl Drop for LocalLease {
         if self.depth == OWNED {
             // SAFETY: `owned` leaked this box for us; it is reclaimed once, here.
             drop(unsafe { Box::from_raw(self.arena.as_ptr()) });
+            if LOCAL.try_with(count_scope).is_err() {
+                SCOPES.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             let depth = self.depth;
-            let _ = LOCAL.try_with(|l| l.depth.set(depth));
+            let _ = LOCAL.try_with(|l| {
+                l.depth.set(depth);
+                count_scope(l);
+            });
         }
     }
 }
@@ -192,7 +254,7 @@ impl GlobalLease {
         let arena = GLOBAL_LIST.take();
         #[cfg(typool_loom)]
         let arena = None;
-        let arena = arena.unwrap_or_else(|| Box::new(Arena::with_capacity(capacity)));
+        let arena = arena.unwrap_or_else(|| Box::new(leased_arena(capacity)));
         Self {
             arena: ManuallyDrop::new(arena),
         }
@@ -208,6 +270,7 @@ impl GlobalLease {
 impl Drop for GlobalLease {
     fn drop(&mut self) {
         recycle(&mut self.arena);
+        SCOPES.fetch_add(1, Ordering::Relaxed);
         // SAFETY: taken once, here; the field is not used again.
         let arena = unsafe { ManuallyDrop::take(&mut self.arena) };
         #[cfg(not(typool_loom))]

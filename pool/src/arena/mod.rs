@@ -86,6 +86,8 @@ pub struct Arena {
     /// Bytes used in the chunks before the current one.
     used_before: Cell<usize>,
     resets: Cell<u64>,
+    /// Leased by `#[arena_scope]`: its chunks count in `stats`' `typool_arena_bytes_reserved`.
+    leased: Cell<bool>,
     first_capacity: usize,
     id: u64,
     /// Values of any type may be stored, and their drops run wherever the arena drops: the
@@ -134,6 +136,7 @@ impl Arena {
             current: Cell::new(0),
             used_before: Cell::new(0),
             resets: Cell::new(0),
+            leased: Cell::new(false),
             first_capacity: bytes.max(64),
             id: next_id(),
             _not_sync: PhantomData,
@@ -319,9 +322,10 @@ impl fmt::Debug for Arena {
 impl Drop for Arena {
     fn drop(&mut self) {
         self.run_drops(0);
+        let leased = self.leased.get();
         for c in self.chunks.get_mut().drain(..) {
             // SAFETY: allocated in `grow`; `&mut self`: nothing refers in.
-            unsafe { c.free() };
+            unsafe { c.free(leased) };
         }
     }
 }

@@ -110,13 +110,14 @@ impl Arena {
     #[inline(never)]
     fn reset_slow(&mut self) {
         self.run_drops(0);
+        let leased = self.leased.get();
         let chunks = self.chunks.get_mut();
         if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
             let keep = chunks.swap_remove(largest);
             for c in chunks.drain(..) {
                 // SAFETY: allocated in `grow`; no reference can be alive
                 // (`&mut self`), and no value in it needs drop any more.
-                unsafe { c.free() };
+                unsafe { c.free(leased) };
             }
             chunks.push(keep);
             self.enter(0, 0, None);
@@ -124,30 +125,32 @@ impl Arena {
     }
 
     /// Frees chunks until at most `bytes` are reserved, keeping the largest (the reuse lists'
-    /// trimming policy). Call after [`reset`](Self::reset).
+    /// trimming policy); whether it freed any. Call after [`reset`](Self::reset).
     #[inline]
-    pub(crate) fn shrink_to(&mut self, bytes: usize) {
+    pub(crate) fn shrink_to(&mut self, bytes: usize) -> bool {
         if self.cap.get() <= bytes && self.chunks.get_mut().len() <= 1 {
-            return;
+            return false;
         }
-        self.shrink_slow(bytes);
+        self.shrink_slow(bytes)
     }
 
     #[cold]
     #[inline(never)]
-    fn shrink_slow(&mut self, bytes: usize) {
+    fn shrink_slow(&mut self, bytes: usize) -> bool {
+        let leased = self.leased.get();
         let chunks = self.chunks.get_mut();
         if chunks.iter().map(|c| c.cap).sum::<usize>() <= bytes {
-            return;
+            return false;
         }
         for c in chunks.drain(..) {
             // SAFETY: allocated in `grow`; the arena is reset, so nothing refers into it.
-            unsafe { c.free() };
+            unsafe { c.free(leased) };
         }
         self.base.set(ptr::null_mut());
         self.ptr.set(EMPTY);
         self.hi.set(EMPTY);
         self.cap.set(0);
         self.current.set(0);
+        true
     }
 }

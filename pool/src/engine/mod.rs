@@ -14,7 +14,9 @@
 //! | `raw` | the untyped pool: the slow paths that tie cache, depot and segments together |
 //! | `depot` | the global lock-free stack of magazines, tagged against ABA |
 //! | `segment` | the blocks slots are carved from (memory from `os`); geometric growth; `trim` |
+//! | `span_map` | the segments' carved ranges, readable without a lock: ownership checks |
 //! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
+//! | `record` | what `stats()` reads, on the heap; the process-wide list behind `stats::all()` |
 //! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
 //! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size |
 //! | `guard` | free-list integrity: encoded links and free tags (debug builds, and `hardened`) |
@@ -36,5 +38,7 @@ pub(crate) mod magazine;
 pub(crate) mod misuse;
 pub(crate) mod poison;
 pub(crate) mod raw;
+pub(crate) mod record;
 pub(crate) mod segment;
+pub(crate) mod span_map;
 pub(crate) mod table;

@@ -12,14 +12,15 @@
 
 use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
-use crate::engine::counters::Registry;
 use crate::engine::depot::Depot;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::record::{self, Record};
 use crate::engine::segment::{Refused, Segments, SlotLayout};
+use crate::engine::span_map::SpanMap;
 use crate::os::sys_vec;
 use crate::stats::PoolStats;
-use crate::sync::{lock, loom_const_fn, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, loom_const_fn, AtomicPtr, AtomicUsize, Mutex, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
 
 pub(crate) struct RawPool {
@@ -32,10 +33,13 @@ pub(crate) struct RawPool {
     #[cfg(any(debug_assertions, feature = "hardened"))]
     secret: AtomicUsize,
     segments: Mutex<Segments>,
-    registry: Mutex<Registry>,
+    /// The segments' carved ranges, for ownership checks without the lock (checked builds).
+    spans: SpanMap,
     depot: Depot,
-    /// Highest `live` seen at a refill or a `stats()` call: see `PoolStats::peak_live`.
-    peak_live: AtomicUsize,
+    /// What `stats()` reads, on the heap (`record.rs`): null until the first slow path.
+    record: AtomicPtr<Record>,
+    /// Whether the record goes on the process-wide list (typed pools; not slab classes).
+    listed: bool,
 }
 
 impl core::fmt::Debug for RawPool {
@@ -49,12 +53,13 @@ impl core::fmt::Debug for RawPool {
 
 impl RawPool {
     loom_const_fn! {
-        /// A pool of slots for objects of `object`'s layout; `name` names it in misuse
-        /// reports.
+        /// A pool of slots for objects of `object`'s layout; `name` names it in stats and
+        /// misuse reports; a `listed` pool appears in `stats::all()` once it has memory.
         pub(crate) const fn new(
             object: Layout,
             config: PoolConfig,
             name: fn() -> &'static str,
+            listed: bool,
         ) -> Self {
             Self {
                 slot: SlotLayout::for_layout(object),
@@ -63,9 +68,10 @@ impl RawPool {
                 #[cfg(any(debug_assertions, feature = "hardened"))]
                 secret: AtomicUsize::new(0),
                 segments: Mutex::new(Segments::new()),
-                registry: Mutex::new(Registry::new()),
+                spans: SpanMap::new(),
                 depot: Depot::new(),
-                peak_live: AtomicUsize::new(0),
+                record: AtomicPtr::new(core::ptr::null_mut()),
+                listed,
             }
         }
     }
@@ -107,7 +113,10 @@ impl RawPool {
             cache.set_cur(cache.take_prev());
         } else {
             let mag = match self.depot.pop() {
-                Some(mag) => mag,
+                Some(mag) => {
+                    self.note_transfers();
+                    mag
+                }
                 None => self.carve(cache.limit())?,
             };
             cache.note_refill(self.config.max_magazine(self.slot.size));
@@ -124,7 +133,12 @@ impl RawPool {
     /// Fresh slots from the segments, growing them if need be.
     fn carve(&self, want: u32) -> Result<Magazine, Refused> {
         let first = self.config.first_segment();
-        lock(&self.segments).carve(self.slot, want, first, self.config.limit(), self.secret())
+        let mut segs = lock(&self.segments);
+        let mag = segs.carve(self.slot, want, first, self.config.limit(), self.secret());
+        // Before the magazine leaves: a slot is in the map before anyone can free it.
+        self.spans.publish(segs.carved_ranges(self.slot));
+        self.mirror(&segs);
+        mag
     }
 
     /// # Safety
@@ -152,6 +166,7 @@ impl RawPool {
             crate::sync::bump(&cache.counters.frees, 1);
             return;
         } else {
+            self.note_transfers();
             cache.note_flush();
             cache.set_prev(cache.take_cur());
         }
@@ -161,7 +176,7 @@ impl RawPool {
     }
 
     fn register(&self, cache: &LocalCache) {
-        lock(&self.registry).add(&cache.counters);
+        lock(&self.record().registry).add(&cache.counters);
         let owner = Owner {
             name: self.name,
             slot_size: self.slot.size,
@@ -202,7 +217,8 @@ impl RawPool {
                 self.depot_push_or_abort(mag);
             }
         }
-        let mut registry = lock(&self.registry);
+        self.note_transfers();
+        let mut registry = lock(&self.record().registry);
         let counted = cache.close();
         registry.remove(&cache.counters, counted);
     }
@@ -222,6 +238,7 @@ impl RawPool {
                 cache.set_cur(cur);
             }
         }
+        self.note_transfers();
     }
 
     fn depot_push_or_abort(&self, mag: Magazine) {
@@ -256,6 +273,7 @@ impl RawPool {
         let have = segs.reserved_slots();
         if have < want {
             segs.grow(self.slot, want - have, self.config.limit())?;
+            self.mirror(&segs);
         }
         Ok(())
     }
@@ -271,6 +289,8 @@ impl RawPool {
             unsafe { mag.for_each(secret, |s| free.push(s)) };
         }
         let bytes = segs.trim(self.slot, &mut free);
+        self.spans.publish(segs.carved_ranges(self.slot));
+        self.mirror(&segs);
         drop(segs);
         for chunk in free.chunks(self.config.magazine() as usize) {
             let mut mag = Magazine::EMPTY;
@@ -280,12 +300,16 @@ impl RawPool {
             }
             self.depot_push_or_abort(mag);
         }
+        self.note_transfers();
         bytes
     }
 
-    /// Whether `ptr` is the start of a slot this pool has handed out.
+    /// Whether `ptr` is the start of a slot this pool has handed out: from the lock-free map
+    /// where it can tell (checked builds), else under the grow lock.
     pub(crate) fn owns(&self, ptr: *const u8) -> bool {
-        lock(&self.segments).owns(self.slot, ptr)
+        self.spans
+            .owns(self.slot, ptr)
+            .unwrap_or_else(|| lock(&self.segments).owns(self.slot, ptr))
     }
 
     /// Bytes of all segments, and of the largest run never carved.
@@ -303,52 +327,82 @@ impl RawPool {
         lock(&self.segments).carved()
     }
 
+    /// Objects live now (0 before the first slow path).
     pub(crate) fn live(&self) -> usize {
-        let [allocs, frees, _] = lock(&self.registry).totals();
-        net(allocs, frees)
+        self.existing_record().map_or(0, Record::live)
     }
 
     /// Samples `live` for `peak_live`: at every refill (once per half a cache of allocations
     /// on a thread, the slow path, where one lock and a sum over the threads' counters cost
     /// little) and at every `stats()` call.
     fn sample_peak(&self) {
-        let live = self.live();
-        if live > self.peak_live.load(Ordering::Relaxed) {
-            self.peak_live.fetch_max(live, Ordering::Relaxed);
+        self.record().sample_peak();
+    }
+
+    /// A snapshot of the pool.
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.record().stats()
+    }
+
+    /// The record, made (and, once the pool has memory, listed) on first use: slow paths and
+    /// `stats()` only.
+    fn record(&self) -> &Record {
+        if let Some(r) = self.existing_record() {
+            return r;
+        }
+        let fresh = Record::create(self.name, self.slot.size)
+            .unwrap_or_else(|| handle_alloc_error(Layout::new::<Record>()));
+        let r = match self.record.compare_exchange(
+            core::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(first) => {
+                // SAFETY: `fresh` was made just above and published nowhere.
+                unsafe { Record::destroy(fresh) };
+                first
+            }
+        };
+        // SAFETY: a published record lives until the pool drops (`&self` outlives this use).
+        unsafe { &*r }
+    }
+
+    fn existing_record(&self) -> Option<&Record> {
+        let r = self.record.load(Ordering::Acquire);
+        // SAFETY: as in `record`.
+        (!r.is_null()).then(|| unsafe { &*r })
+    }
+
+    /// Copies the segment figures into the record (under the grow lock), and lists a typed
+    /// pool once it has memory.
+    fn mirror(&self, segs: &Segments) {
+        let r = self.record();
+        r.set_segments(segs.count(), segs.reserved_slots());
+        if self.listed && segs.count() > 0 && r.enlist_once() {
+            record::enlist(r);
         }
     }
 
-    /// A snapshot, for a pooled type named `type_name` (short) and `type_path` (full).
-    pub(crate) fn stats(&self, type_name: &'static str, type_path: &'static str) -> PoolStats {
-        let [allocs, frees, misses] = lock(&self.registry).totals();
-        let live = net(allocs, frees);
-        self.peak_live.fetch_max(live, Ordering::Relaxed);
-        let segs = lock(&self.segments);
-        PoolStats {
-            type_name,
-            type_path,
-            slot_size: self.slot.size,
-            live,
-            peak_live: self.peak_live.load(Ordering::Relaxed),
-            reserved_slots: segs.reserved_slots(),
-            cache_hits: allocs.saturating_sub(misses),
-            cache_misses: misses,
-            depot_transfers: self.depot.transfers(),
-            segments: segs.count(),
-            bytes_reserved: segs.reserved_slots() * self.slot.size,
+    /// Copies the depot's transfer count into the record.
+    fn note_transfers(&self) {
+        if let Some(r) = self.existing_record() {
+            r.note_transfers(self.depot.transfers());
         }
     }
-}
-
-/// Live objects from counters that another thread may be updating: a free counted before
-/// its allocation (on another thread) must not show as a huge number.
-fn net(allocs: u64, frees: u64) -> usize {
-    (allocs.wrapping_sub(frees) as i64).max(0) as usize
 }
 
 impl Drop for RawPool {
     fn drop(&mut self) {
         // `&mut self`: no handle (they borrow the pool) and no cache use is left.
         lock(&self.segments).release_all(self.slot);
+        let r = self.record.load(Ordering::Acquire);
+        if !r.is_null() {
+            // Off the list first: after that no reader can reach the record.
+            record::delist(r);
+            // SAFETY: made by `Record::create`, off the list, and the pool is going away.
+            unsafe { Record::destroy(r) };
+        }
     }
 }

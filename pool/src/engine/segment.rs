@@ -184,6 +184,16 @@ impl Segments {
         Ok(())
     }
 
+    /// `(base address, carved bytes)` of every segment, for the lock-free map of checked builds.
+    pub(crate) fn carved_ranges(
+        &self,
+        slot: SlotLayout,
+    ) -> impl Iterator<Item = (usize, usize)> + Clone + '_ {
+        self.list
+            .iter()
+            .map(move |seg| (seg.base.as_ptr().addr(), seg.carved * slot.size))
+    }
+
     /// Whether `ptr` is the start of a carved slot of one of the segments.
     pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> bool {
         self.list.iter().any(|seg| {

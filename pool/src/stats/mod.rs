@@ -1,7 +1,8 @@
 //! Statistics: what a pool holds and how well its caches work.
 //!
 //! This layer holds the snapshot types every other layer fills in, and depends on none of
-//! them. Counters live in each thread's cache (see `engine/counters.rs`) so that counting
+//! them; the process-wide functions here — [`all`], [`render_prometheus`] — are the
+//! `observe` layer's, which reads every pool. Counters live in each thread's cache (see `engine/counters.rs`) so that counting
 //! costs the fast path no atomic read-modify-write; a pool sums its caches' counters under
 //! its registry lock. The sum is exact for threads that are quiet (or gone) while it runs; a
 //! thread busy at that moment may be counted a few operations early or late. Exporters of
@@ -16,6 +17,18 @@
 //! freeing concurrently, a sample may count a free still in flight on another thread as live.
 
 use core::fmt;
+
+#[cfg(not(typool_loom))]
+pub use crate::observe::{all, render_prometheus};
+
+/// `core::any::type_name` without the module path: `app::model::Particle` → `Particle`.
+/// A name with generic arguments is returned whole (it is not a suffix of itself).
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    if full.contains('<') {
+        return full;
+    }
+    full.rsplit("::").next().unwrap_or(full)
+}
 
 /// A snapshot of one pool. See the [module docs](self) for what is exact.
 ///

@@ -103,14 +103,7 @@ impl<T> fmt::Debug for PoolError<T> {
 
 impl<T> std::error::Error for PoolError<T> {}
 
-/// `core::any::type_name` without the module path: `app::model::Particle` → `Particle`.
-/// A name with generic arguments is returned whole (it is not a suffix of itself).
-pub(crate) fn short_type_name(full: &'static str) -> &'static str {
-    if full.contains('<') {
-        return full;
-    }
-    full.rsplit("::").next().unwrap_or(full)
-}
+pub(crate) use crate::stats::short_type_name;
 
 #[cfg(test)]
 mod tests {

@@ -78,7 +78,7 @@ impl<T> Pool<T> {
         /// An empty pool configured by `config`.
         pub const fn with_config(config: PoolConfig) -> Self {
             Self {
-                raw: RawPool::new(Layout::new::<T>(), config, core::any::type_name::<T>),
+                raw: RawPool::new(Layout::new::<T>(), config, core::any::type_name::<T>, true),
                 table: CacheTable::new(),
                 _slots_of: PhantomData,
             }
@@ -174,8 +174,7 @@ impl<T> Pool<T> {
 
     /// A snapshot of the pool's gauges and counters.
     pub fn stats(&self) -> PoolStats {
-        let type_path = core::any::type_name::<T>();
-        self.raw.stats(short_type_name(type_path), type_path)
+        self.raw.stats()
     }
 
     /// The slow path's last step: a slot (or a refusal) in, a `T` out.

@@ -1,0 +1,195 @@
+//! Where a pool's carved slots are, readable without the grow lock: what the ownership checks
+//! of checked builds (debug, or feature `hardened`) look at on every free of the slab.
+//!
+//! [`SpanMap`] mirrors each segment as an entry `(base, end of the carved part)`. The grow lock's
+//! holder publishes changes after every carve, grow and trim ([`SpanMap::publish`]); readers
+//! scan the entries with acquire loads. A segment keeps its entry while it lives, so a slot
+//! that is live (carved before it was handed out, its segment not trimmed while it is out) is
+//! always found in its own entry. A reader re-reads an entry's base after its end, so it never
+//! pairs one segment's base with another's end. Past [`SPANS`] segments the map says "unknown"
+//! and the caller takes the lock. Unchecked builds keep no map at all.
+
+use crate::engine::segment::SlotLayout;
+#[cfg(any(debug_assertions, feature = "hardened"))]
+use crate::sync::{AtomicUsize, Ordering};
+
+/// Entries: segments grow geometrically, so 16 cover pools far past any memory size. The loom
+/// models' pools have a segment or two; fewer entries keep their state space small.
+#[cfg(all(any(debug_assertions, feature = "hardened"), not(typool_loom)))]
+const SPANS: usize = 16;
+#[cfg(typool_loom)]
+const SPANS: usize = 2;
+
+#[cfg(any(debug_assertions, feature = "hardened"))]
+#[derive(Debug)]
+struct Span {
+    /// The segment's first byte; 0 while the entry is free.
+    base: AtomicUsize,
+    /// One past the last carved byte.
+    end: AtomicUsize,
+}
+
+/// The carved range of each segment (checked builds; empty otherwise).
+#[derive(Debug)]
+pub(crate) struct SpanMap {
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    spans: [Span; SPANS],
+    /// Entries past this index are free: readers scan no further.
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    len: AtomicUsize,
+    /// 1 when there are more segments than entries (some ranges are missing), else 0.
+    #[cfg(any(debug_assertions, feature = "hardened"))]
+    overflow: AtomicUsize,
+}
+
+#[cfg(any(debug_assertions, feature = "hardened"))]
+crate::sync::loom_const_fn! {
+    const fn empty() -> Span {
+        Span {
+            base: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl SpanMap {
+    crate::sync::loom_const_fn! {
+        pub(crate) const fn new() -> Self {
+            Self {
+                #[cfg(all(any(debug_assertions, feature = "hardened"), not(typool_loom)))]
+                spans: [const { empty() }; SPANS],
+                #[cfg(typool_loom)]
+                spans: core::array::from_fn(|_| empty()),
+                #[cfg(any(debug_assertions, feature = "hardened"))]
+                len: AtomicUsize::new(0),
+                #[cfg(any(debug_assertions, feature = "hardened"))]
+                overflow: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    /// Makes the entries match `segments`: `(base, carved bytes)` of each. Called by the grow
+    /// lock's holder after every change, so publishes never race each other.
+    pub(crate) fn publish(&self, segments: impl Iterator<Item = (usize, usize)> + Clone) {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        {
+            // Entries of segments that are gone: base first, so no reader matches them.
+            for s in &self.spans {
+                let base = s.base.load(Ordering::Relaxed);
+                if base != 0 && !segments.clone().any(|(b, _)| b == base) {
+                    s.base.store(0, Ordering::Release);
+                    s.end.store(0, Ordering::Release);
+                }
+            }
+            let mut overflow = false;
+            for (base, carved) in segments {
+                let end = base + carved;
+                let own = self
+                    .spans
+                    .iter()
+                    .find(|s| s.base.load(Ordering::Relaxed) == base);
+                match own {
+                    // `end` only grows while the segment lives.
+                    Some(s) => s.end.store(end, Ordering::Release),
+                    None => match self
+                        .spans
+                        .iter()
+                        .find(|s| s.base.load(Ordering::Relaxed) == 0)
+                    {
+                        // End first, then base: a reader that sees the base sees this end.
+                        Some(s) => {
+                            s.end.store(end, Ordering::Release);
+                            s.base.store(base, Ordering::Release);
+                        }
+                        None => overflow = true,
+                    },
+                }
+            }
+            let len = self
+                .spans
+                .iter()
+                .rposition(|s| s.base.load(Ordering::Relaxed) != 0)
+                .map_or(0, |i| i + 1);
+            self.len.store(len, Ordering::Release);
+            self.overflow
+                .store(usize::from(overflow), Ordering::Release);
+        }
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        let _ = segments;
+    }
+
+    /// Whether `ptr` starts a carved slot: `Some(answer)`, or `None` when the map cannot tell
+    /// (too many segments; always, in unchecked builds).
+    #[inline]
+    pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> Option<bool> {
+        #[cfg(any(debug_assertions, feature = "hardened"))]
+        {
+            let addr = ptr.addr();
+            let len = self.len.load(Ordering::Acquire).min(SPANS);
+            for s in &self.spans[..len] {
+                let base = s.base.load(Ordering::Acquire);
+                if base == 0 || addr < base {
+                    continue;
+                }
+                let end = s.end.load(Ordering::Acquire);
+                if addr < end && s.base.load(Ordering::Acquire) == base {
+                    return Some((addr - base) % slot.size == 0);
+                }
+            }
+            if self.overflow.load(Ordering::Acquire) != 0 {
+                None
+            } else {
+                Some(false)
+            }
+        }
+        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        {
+            let _ = (slot, ptr);
+            None
+        }
+    }
+}
+
+#[cfg(all(test, not(typool_loom), debug_assertions))]
+mod tests {
+    use super::*;
+
+    const SLOT: SlotLayout = SlotLayout { size: 16, align: 8 };
+
+    #[test]
+    fn finds_carved_slots_and_forgets_trimmed_segments() {
+        let map = SpanMap::new();
+        let a = [0u128; 8];
+        let b = [0u128; 8];
+        let (pa, pb) = (a.as_ptr().cast::<u8>(), b.as_ptr().cast::<u8>());
+        map.publish([(pa.addr(), 4 * 16)].into_iter());
+        assert_eq!(map.owns(SLOT, pa.wrapping_add(3 * 16)), Some(true));
+        assert_eq!(
+            map.owns(SLOT, pa.wrapping_add(4 * 16)),
+            Some(false),
+            "not carved yet"
+        );
+        assert_eq!(
+            map.owns(SLOT, pa.wrapping_add(8)),
+            Some(false),
+            "not a slot's start"
+        );
+        map.publish([(pa.addr(), 8 * 16), (pb.addr(), 16)].into_iter());
+        assert_eq!(map.owns(SLOT, pa.wrapping_add(7 * 16)), Some(true));
+        assert_eq!(map.owns(SLOT, pb), Some(true));
+        map.publish([(pb.addr(), 16)].into_iter());
+        assert_eq!(map.owns(SLOT, pa), Some(false), "trimmed");
+        assert_eq!(map.owns(SLOT, pb), Some(true));
+    }
+
+    #[test]
+    fn more_segments_than_entries_defer_to_the_lock() {
+        let map = SpanMap::new();
+        let blocks = vec![[0u128; 2]; SPANS + 1];
+        let ranges = blocks.iter().map(|b| (b.as_ptr().addr(), 32));
+        map.publish(ranges);
+        assert_eq!(map.owns(SLOT, blocks[0].as_ptr().cast()), Some(true));
+        let stack = 0u128;
+        assert_eq!(map.owns(SLOT, (&stack as *const u128).cast()), None);
+    }
+}
