@@ -8,6 +8,22 @@ use typool::{BuddyAllocator, PoolAlloc, SlabAllocator};
 
 /// Operations one input may hold (longer inputs are cut).
 const MAX_OPS: usize = 256;
+/// The fuzzer's largest block: past the slab's classes (32 KiB) and a few buddy orders, small
+/// enough that an input runs in milliseconds (the property tests go to 1 MiB).
+const FUZZ_MAX_SIZE: usize = 64 * 1024;
+
+/// Allocator operations with sizes brought under [`FUZZ_MAX_SIZE`].
+fn allocator_ops(data: &[u8]) -> Vec<models::allocator::Op> {
+    use models::allocator::Op;
+    let mut ops: Vec<Op> = ops_from_bytes(data, MAX_OPS);
+    for op in &mut ops {
+        match op {
+            Op::Alloc { size, .. } | Op::Realloc { size, .. } => *size %= FUZZ_MAX_SIZE + 1,
+            Op::Free { .. } => {}
+        }
+    }
+    ops
+}
 
 /// A target's body: replays one input, panicking where the model disagrees.
 pub type Target = fn(&[u8]);
@@ -37,7 +53,7 @@ pub fn arena(data: &[u8]) {
 
 /// A fresh `SlabAllocator` through `Allocator`, with fitting sizes; `live_bytes` checked.
 pub fn slab(data: &[u8]) {
-    let ops: Vec<models::allocator::Op> = ops_from_bytes(data, MAX_OPS);
+    let ops = allocator_ops(data);
     let slab = SlabAllocator::new();
     models::allocator::replay(
         &slab,
@@ -48,11 +64,11 @@ pub fn slab(data: &[u8]) {
     assert_eq!(slab.fragmentation().live_bytes, 0);
 }
 
-/// A 4 MiB `BuddyAllocator` with fitting sizes: refusals only when no block fits, and
+/// A 1 MiB `BuddyAllocator` with fitting sizes: refusals only when no block fits, and
 /// everything coalesced at the end.
 pub fn buddy(data: &[u8]) {
-    const CAPACITY: usize = 4 << 20;
-    let ops: Vec<models::allocator::Op> = ops_from_bytes(data, MAX_OPS);
+    const CAPACITY: usize = 1 << 20;
+    let ops = allocator_ops(data);
     let buddy = BuddyAllocator::with_capacity(CAPACITY);
     let refused = |l: Layout| {
         let block = l.size().max(l.align()).max(16).next_power_of_two();

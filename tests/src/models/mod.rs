@@ -25,3 +25,11 @@ pub fn ops_from_bytes<'a, T: arbitrary::Arbitrary<'a>>(data: &'a [u8], max: usiz
     }
     ops
 }
+
+/// Whether every byte of `bytes` is `fill`: compared a page at a time against a filled page,
+/// so the comparison is one `memcmp` per page (a byte-at-a-time loop is what coverage
+/// instrumentation makes slowest).
+pub fn all_bytes_are(bytes: &[u8], fill: u8) -> bool {
+    let page = [fill; 4096];
+    bytes.chunks(page.len()).all(|c| c == &page[..c.len()])
+}
