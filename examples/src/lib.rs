@@ -8,6 +8,27 @@ pub mod plots;
 pub mod server;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+
+/// The path of example `name` as `cargo test` builds it, beside the calling test's binary
+/// (for the tests that run an example as a user does). Panics with what to run if it is not
+/// built: `cargo test --test X` alone builds no examples.
+pub fn built_example(name: &str) -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test -p typool-examples` (or the workspace), which builds the examples",
+        path.display()
+    );
+    path
+}
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The system allocator, counting calls and the bytes currently asked for. An example installs

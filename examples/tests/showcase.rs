@@ -1,26 +1,16 @@
 //! The showcase, run as a user runs it (in its short mode, with `--claims`): it must print its
 //! comparison table and its claims table, and write both plots.
 
-use std::path::PathBuf;
 use std::process::Command;
-
-/// The showcase example, which `cargo test` builds beside this test's own binary.
-fn showcase() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let profile = deps.parent().unwrap().parent().unwrap();
-    profile
-        .join("examples")
-        .join(format!("showcase{}", std::env::consts::EXE_SUFFIX))
-}
 
 #[test]
 fn the_showcase_prints_its_tables_and_writes_its_plots() {
     let out_dir = std::env::temp_dir().join(format!("typool-showcase-{}", std::process::id()));
-    let out = Command::new(showcase())
+    let out = Command::new(typool_examples::built_example("showcase"))
         .args(["--short", "--claims", "--out"])
         .arg(&out_dir)
         .output()
-        .expect("the showcase example is built by `cargo test`");
+        .expect("the showcase example runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
