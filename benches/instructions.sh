@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q --manifest-path benches/Cargo.toml \
-    --bin instructions --bin instructions_mimalloc --bin instructions_slab
+    --bin instructions --bin instructions_mimalloc --bin instructions_slab --bin instructions_tracking
 dir=benches/target/release
 n1=100000; n2=1100000
 per_object() { # binary contender scenario
@@ -33,6 +33,7 @@ row typool_handle instructions typool_handle
 row 'box (glibc)' instructions box
 row 'box (mimalloc global)' instructions_mimalloc box
 row 'box (typool slab global)' instructions_slab box
+row 'box (TrackingAllocator<System> global)' instructions_tracking box
 for c in lockfree_object_pool object_pool sharded_slab mutex_vec; do
     row "$c" instructions "$c"
 done

@@ -48,7 +48,7 @@
 //! | `arena/` | [`Arena`]: bump allocation, the drop list, checkpoints, `&Arena` as an allocator; leases for `#[arena_scope]` |
 //! | `os/` | memory from the OS (`mmap` for large blocks; the place for new backings) and bookkeeping off the global allocator |
 //! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
-//! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text |
+//! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text; [`TrackingAllocator`] |
 //! | `sync.rs` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
 //! | `loom/` | loom models of every concurrent structure, one file each (tests only) |
 //!
@@ -90,6 +90,8 @@ pub use alloc::pool_alloc::{PoolAlloc, PooledVec, StableVector};
 pub use alloc::slab::SlabAllocator;
 pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
 pub use engine::config::PoolConfig;
+#[cfg(not(typool_loom))]
+pub use observe::{TrackingAllocator, TrackingStats};
 pub use stats::{FragmentationReport, PoolStats};
 pub use typed::boxed::PoolBox;
 pub use typed::error::PoolError;

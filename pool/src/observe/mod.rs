@@ -8,10 +8,13 @@
 //! | file | what it is |
 //! |---|---|
 //! | `prometheus` | the text exposition format: families, labels, escaping |
+//! | `tracking` | [`TrackingAllocator`]: any allocator, counted in per-thread shards |
 
 mod prometheus;
+mod tracking;
 
 pub use prometheus::render_prometheus;
+pub use tracking::{TrackingAllocator, TrackingStats};
 
 use crate::stats::PoolStats;
 

@@ -19,7 +19,7 @@
 use core::fmt;
 
 #[cfg(not(typool_loom))]
-pub use crate::observe::{all, render_prometheus};
+pub use crate::observe::{all, render_prometheus, TrackingStats};
 
 /// `core::any::type_name` without the module path: `app::model::Particle` → `Particle`.
 /// A name with generic arguments is returned whole (it is not a suffix of itself).
