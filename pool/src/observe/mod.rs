@@ -7,12 +7,19 @@
 //!
 //! | file | what it is |
 //! |---|---|
-//! | `prometheus` | the text exposition format: families, labels, escaping |
+//! | `families` | the families every exporter reports, collected once |
+//! | `prometheus` | the text exposition format: labels, escaping |
+//! | `metrics` | the same families through the `metrics` facade (feature `metrics`) |
 //! | `tracking` | [`TrackingAllocator`]: any allocator, counted in per-thread shards |
 
+mod families;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod prometheus;
 mod tracking;
 
+#[cfg(feature = "metrics")]
+pub use self::metrics::publish_metrics;
 pub use prometheus::render_prometheus;
 pub use tracking::{TrackingAllocator, TrackingStats};
 

@@ -18,6 +18,8 @@
 
 use core::fmt;
 
+#[cfg(all(feature = "metrics", not(typool_loom)))]
+pub use crate::observe::publish_metrics;
 #[cfg(not(typool_loom))]
 pub use crate::observe::{all, render_prometheus, TrackingStats};
 
