@@ -20,7 +20,9 @@ use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
 use crate::os::sys_vec;
 use crate::stats::PoolStats;
-use crate::sync::{lock, loom_const_fn, AtomicPtr, AtomicUsize, Mutex, Ordering};
+#[cfg(any(debug_assertions, feature = "hardened"))]
+use crate::sync::AtomicUsize;
+use crate::sync::{lock, loom_const_fn, AtomicPtr, Mutex, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
 
 pub(crate) struct RawPool {

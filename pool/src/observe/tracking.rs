@@ -4,8 +4,8 @@
 //! Counts go to one of [`SHARDS`] shards, each on its own pair of cache lines; a thread
 //! picks its shard once (round robin) and keeps it, so threads share a shard only past
 //! `SHARDS` threads. `stats()` sums the shards. The peak is sampled whenever a shard's net
-//! bytes cross a multiple of [`PEAK_STEP`] upwards (a sum of the shards, rare), and at every
-//! `stats()` call: it can miss a higher peak by less than `PEAK_STEP` per shard.
+//! bytes cross a multiple of 64 KiB upwards (a sum of the shards, rare), and at every
+//! `stats()` call: it can miss a higher peak by less than 64 KiB per shard.
 
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::{GlobalAlloc, Layout};
@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 /// Shards of the counters.
 const SHARDS: usize = 16;
-/// Net bytes a shard moves between two samples of the peak.
-const PEAK_STEP: i64 = 64 * 1024;
+/// Net bytes a shard moves between two samples of the peak: `1 << PEAK_SHIFT` (64 KiB).
+const PEAK_SHIFT: u32 = 16;
 
 /// One shard's counters, alone on two cache lines (x86's adjacent-line prefetcher pulls
 /// pairs), so two threads on two shards never share a line.
@@ -164,7 +164,8 @@ impl<A> TrackingAllocator<A> {
         shard.allocations.fetch_add(1, Ordering::Relaxed);
         let bytes = bytes as i64;
         let old = shard.net.fetch_add(bytes, Ordering::Relaxed);
-        if old.div_euclid(PEAK_STEP) != (old + bytes).div_euclid(PEAK_STEP) {
+        // Crossed a multiple of the step (an arithmetic shift floors, negatives included).
+        if old >> PEAK_SHIFT != (old + bytes) >> PEAK_SHIFT {
             self.sample_peak();
         }
     }
@@ -332,7 +333,7 @@ mod tests {
         }
         let s = t.stats();
         assert_eq!(s.current_bytes, 0);
-        assert!(s.peak_bytes as i64 > 409_600 - PEAK_STEP, "{s:?}");
+        assert!(s.peak_bytes > 409_600 - (1 << PEAK_SHIFT), "{s:?}");
         assert!(s.peak_bytes <= 409_600);
     }
 
