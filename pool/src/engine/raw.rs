@@ -64,7 +64,11 @@ impl RawPool {
             listed: bool,
         ) -> Self {
             Self {
-                slot: SlotLayout::for_layout(object),
+                slot: if listed {
+                    SlotLayout::for_objects(object)
+                } else {
+                    SlotLayout::for_layout(object)
+                },
                 config,
                 name,
                 #[cfg(any(debug_assertions, feature = "hardened"))]
@@ -290,7 +294,17 @@ impl RawPool {
             // pool's secret.
             unsafe { mag.for_each(secret, |s| free.push(s)) };
         }
+        // The leak walks read slots through the record's list of carved ranges: keep them out
+        // until the list no longer names the segments about to be unmapped.
+        #[cfg(feature = "track-sites")]
+        let mut walks = lock(&self.record().carved);
         let bytes = segs.trim(self.slot, &mut free);
+        #[cfg(feature = "track-sites")]
+        {
+            walks.clear();
+            walks.extend(segs.carved_ranges(self.slot));
+            drop(walks);
+        }
         self.spans.publish(segs.carved_ranges(self.slot));
         self.mirror(&segs);
         drop(segs);
@@ -352,7 +366,8 @@ impl RawPool {
         if let Some(r) = self.existing_record() {
             return r;
         }
-        let fresh = Record::create(self.name, self.slot.size)
+        let site = self.slot.site.then(|| self.slot.site_offset());
+        let fresh = Record::create(self.name, self.slot.size, site)
             .unwrap_or_else(|| handle_alloc_error(Layout::new::<Record>()));
         let r = match self.record.compare_exchange(
             core::ptr::null_mut(),
@@ -382,9 +397,21 @@ impl RawPool {
     fn mirror(&self, segs: &Segments) {
         let r = self.record();
         r.set_segments(segs.count(), segs.reserved_slots());
+        #[cfg(feature = "track-sites")]
+        if self.slot.site {
+            let mut carved = lock(&r.carved);
+            carved.clear();
+            carved.extend(segs.carved_ranges(self.slot));
+        }
         if self.listed && segs.count() > 0 && r.enlist_once() {
             record::enlist(r);
         }
+    }
+
+    /// Live objects by allocation site, largest first (feature `track-sites`).
+    #[cfg(feature = "track-sites")]
+    pub(crate) fn sites(&self) -> Vec<(&'static core::panic::Location<'static>, usize)> {
+        self.existing_record().map_or_else(Vec::new, Record::sites)
     }
 
     /// Copies the depot's transfer count into the record.
@@ -397,12 +424,14 @@ impl RawPool {
 
 impl Drop for RawPool {
     fn drop(&mut self) {
-        // `&mut self`: no handle (they borrow the pool) and no cache use is left.
-        lock(&self.segments).release_all(self.slot);
+        // `&mut self`: no handle (they borrow the pool) and no cache use is left. Off the
+        // list first: after that no reader can reach the record, or walk the segments.
         let r = self.record.load(Ordering::Acquire);
         if !r.is_null() {
-            // Off the list first: after that no reader can reach the record.
             record::delist(r);
+        }
+        lock(&self.segments).release_all(self.slot);
+        if !r.is_null() {
             // SAFETY: made by `Record::create`, off the list, and the pool is going away.
             unsafe { Record::destroy(r) };
         }

@@ -35,11 +35,21 @@ pub(crate) struct Record {
     peak_live: AtomicUsize,
     /// Whether the record was put on the list (once, under the pool's grow lock).
     enlisted: std::sync::atomic::AtomicBool,
+    /// Where the pool's carved slots are, for the leak walks (feature `track-sites`).
+    #[cfg(feature = "track-sites")]
+    pub(crate) carved: Mutex<SysVec<(usize, usize)>>,
+    #[cfg(feature = "track-sites")]
+    site_offset: Option<usize>,
 }
 
 impl Record {
     /// A record on the heap, or `None` if the system has no memory for it.
-    pub(crate) fn create(name: fn() -> &'static str, slot_size: usize) -> Option<*mut Record> {
+    /// `site_offset`: where a slot's allocation-site word is (typed pools under `track-sites`).
+    pub(crate) fn create(
+        name: fn() -> &'static str,
+        slot_size: usize,
+        site_offset: Option<usize>,
+    ) -> Option<*mut Record> {
         let layout = Layout::new::<Record>();
         // SAFETY: `Record` is not zero-sized.
         let p = unsafe { System.alloc(layout) }.cast::<Record>();
@@ -55,7 +65,13 @@ impl Record {
             transfers: AtomicU64::new(0),
             peak_live: AtomicUsize::new(0),
             enlisted: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(feature = "track-sites")]
+            carved: Mutex::new(sys_vec()),
+            #[cfg(feature = "track-sites")]
+            site_offset,
         };
+        #[cfg(not(feature = "track-sites"))]
+        let _ = site_offset;
         // SAFETY: `p` is fresh memory of `Record`'s layout.
         unsafe { p.write(record) };
         Some(p)
@@ -131,6 +147,49 @@ impl Record {
     }
 }
 
+#[cfg(feature = "track-sites")]
+impl Record {
+    /// Live objects by allocation site: a walk of every carved slot's site word (0 for a
+    /// free slot), under the lock that keeps the segments mapped.
+    pub(crate) fn sites(&self) -> Vec<(&'static core::panic::Location<'static>, usize)> {
+        use std::collections::HashMap;
+        let Some(offset) = self.site_offset else {
+            return Vec::new();
+        };
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for &(base, bytes) in lock(&self.carved).iter() {
+            for at in (base..base + bytes).step_by(self.slot_size) {
+                let word = (at + offset) as *const std::sync::atomic::AtomicUsize;
+                // SAFETY: the segment is mapped while it is listed here (trim and drop update
+                // the list under this lock before unmapping); every carved slot's site word
+                // was initialised at carve time and is only written atomically since.
+                let site = unsafe { &*word }.load(std::sync::atomic::Ordering::Relaxed);
+                if site != 0 {
+                    *counts.entry(site).or_default() += 1;
+                }
+            }
+        }
+        let location = |site: usize| -> &'static core::panic::Location<'static> {
+            // SAFETY: non-zero site words hold a `&'static Location` (`typed/sites.rs`).
+            unsafe { &*(site as *const core::panic::Location<'static>) }
+        };
+        let mut sites: Vec<_> = counts
+            .into_iter()
+            .map(|(site, live)| (location(site), live))
+            .collect();
+        sites.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
+        });
+        sites
+    }
+
+    /// The pool's type path (for reports).
+    pub(crate) fn type_path(&self) -> &'static str {
+        (self.name)()
+    }
+}
+
 /// Live objects from counters that another thread may be updating: a free counted before
 /// its allocation (on another thread) must not show as a huge number.
 fn net(allocs: u64, frees: u64) -> usize {
@@ -164,6 +223,16 @@ pub(crate) fn delist(r: *const Record) {
     let mut list = list();
     if let Some(i) = list.iter().position(|l| core::ptr::eq(l.0, r)) {
         list.swap_remove(i);
+    }
+}
+
+/// `f` on every listed record, under the list's lock.
+#[cfg(feature = "track-sites")]
+pub(crate) fn for_each(mut f: impl FnMut(&Record)) {
+    let list = list();
+    for l in list.iter() {
+        // SAFETY: listed records are alive while the list's lock is held.
+        f(unsafe { &*l.0 });
     }
 }
 

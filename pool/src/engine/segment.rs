@@ -29,6 +29,9 @@ const SEGMENT_ALIGN: usize = 128;
 pub(crate) struct SlotLayout {
     pub(crate) size: usize,
     pub(crate) align: usize,
+    /// The slot ends with a word for its object's allocation site (feature `track-sites`,
+    /// typed pools): see `typed/sites.rs`.
+    pub(crate) site: bool,
 }
 
 impl SlotLayout {
@@ -50,7 +53,29 @@ impl SlotLayout {
         Self {
             size: (size + align - 1) & !(align - 1),
             align,
+            site: false,
         }
+    }
+
+    /// The slot for a typed pool's objects: as [`for_layout`](Self::for_layout), and under
+    /// feature `track-sites` one word more at the end, for the allocation site.
+    pub(crate) const fn for_objects(layout: Layout) -> Self {
+        let slot = Self::for_layout(layout);
+        if !cfg!(feature = "track-sites") {
+            return slot;
+        }
+        let word = core::mem::size_of::<usize>();
+        let size = slot.size + word; // `slot.size` is a multiple of `align >= word`
+        Self {
+            size: (size + slot.align - 1) & !(slot.align - 1),
+            align: slot.align,
+            site: true,
+        }
+    }
+
+    /// Where a slot's site word is, from its start (slots with `site` only).
+    pub(crate) const fn site_offset(&self) -> usize {
+        self.size - core::mem::size_of::<usize>()
     }
 
     fn segment(&self, slots: usize) -> Option<Layout> {
@@ -145,11 +170,17 @@ impl Segments {
         let mut mag = Magazine::EMPTY;
         // Push in reverse so the magazine hands slots out in address order.
         for i in (seg.carved..seg.carved + n).rev() {
-            // SAFETY: `i < capacity`, so the slot lies inside the segment's block; slots are
-            // sized and aligned for a `FreeSlot` (`SlotLayout::for_layout`); uncarved slots are
-            // in no chain and owned by the grow lock's holder, which we are; `secret` is this
-            // pool's.
-            unsafe { mag.push(seg.base.as_ptr().add(i * slot.size).cast(), secret) };
+            // SAFETY: `i < capacity`, so the slot lies inside the segment's block.
+            let at = unsafe { seg.base.as_ptr().add(i * slot.size) };
+            if slot.site {
+                // No site yet: the word is read by the leak walks from now on.
+                // SAFETY: the site word lies inside the slot, aligned (`for_objects`).
+                unsafe { at.add(slot.site_offset()).cast::<usize>().write(0) };
+            }
+            // SAFETY: slots are sized and aligned for a `FreeSlot` (`SlotLayout::for_layout`);
+            // uncarved slots are in no chain and owned by the grow lock's holder, which we
+            // are; `secret` is this pool's.
+            unsafe { mag.push(at.cast(), secret) };
             poison::free_slot(mag.head, slot.size);
         }
         seg.carved += n;
@@ -184,7 +215,8 @@ impl Segments {
         Ok(())
     }
 
-    /// `(base address, carved bytes)` of every segment, for the lock-free map of checked builds.
+    /// `(base address, carved bytes)` of every segment: for the lock-free map of checked
+    /// builds, and the leak walks of `track-sites`.
     pub(crate) fn carved_ranges(
         &self,
         slot: SlotLayout,
@@ -281,18 +313,24 @@ mod tests {
             SlotLayout::for_layout(Layout::new::<u8>()),
             SlotLayout {
                 size: LINK,
-                align: 8
+                align: 8,
+                site: false
             }
         );
         assert_eq!(
             SlotLayout::for_layout(Layout::new::<[u8; 13]>()),
-            SlotLayout { size: 16, align: 8 }
+            SlotLayout {
+                size: 16,
+                align: 8,
+                site: false
+            }
         );
         assert_eq!(
             SlotLayout::for_layout(Layout::from_size_align(64, 64).unwrap()),
             SlotLayout {
                 size: 64,
-                align: 64
+                align: 64,
+                site: false
             }
         );
     }

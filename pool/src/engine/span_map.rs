@@ -154,7 +154,11 @@ impl SpanMap {
 mod tests {
     use super::*;
 
-    const SLOT: SlotLayout = SlotLayout { size: 16, align: 8 };
+    const SLOT: SlotLayout = SlotLayout {
+        size: 16,
+        align: 8,
+        site: false,
+    };
 
     #[test]
     fn finds_carved_slots_and_forgets_trimmed_segments() {

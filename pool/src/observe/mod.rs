@@ -21,6 +21,44 @@ mod tracking;
 #[cfg(feature = "metrics")]
 pub use self::metrics::publish_metrics;
 pub use prometheus::render_prometheus;
+
+/// One line per allocation site over all typed pools — `3 live Particle allocated at
+/// src/main.rs:12:9` — pools in `type_path` order, each pool's sites most first (feature
+/// `track-sites`). Empty when nothing is live.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(feature = "track-sites")] {
+/// use typool::{PoolBox, Pooled};
+///
+/// #[derive(Pooled)]
+/// struct Particle { pos: [f32; 3] }
+///
+/// let leaked = Box::leak(Box::new(PoolBox::new(Particle { pos: [0.0; 3] })));
+/// let report = typool::stats::leak_report();
+/// assert!(report.contains("1 live Particle allocated at "), "{report}");
+/// # let _ = leaked;
+/// # }
+/// ```
+#[cfg(feature = "track-sites")]
+pub fn leak_report() -> String {
+    use core::fmt::Write;
+    let mut pools: Vec<(
+        &'static str,
+        Vec<(&'static core::panic::Location<'static>, usize)>,
+    )> = Vec::new();
+    crate::engine::record::for_each(|r| pools.push((r.type_path(), r.sites())));
+    pools.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = String::new();
+    for (path, sites) in pools {
+        let name = crate::stats::short_type_name(path);
+        for (location, live) in sites {
+            let _ = writeln!(out, "{live} live {name} allocated at {location}");
+        }
+    }
+    out
+}
 pub use tracking::{TrackingAllocator, TrackingStats};
 
 use crate::stats::PoolStats;

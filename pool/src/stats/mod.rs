@@ -18,6 +18,8 @@
 
 use core::fmt;
 
+#[cfg(all(feature = "track-sites", not(typool_loom)))]
+pub use crate::observe::leak_report;
 #[cfg(all(feature = "metrics", not(typool_loom)))]
 pub use crate::observe::publish_metrics;
 #[cfg(not(typool_loom))]
@@ -113,6 +115,17 @@ impl fmt::Display for PoolStats {
             self.depot_transfers,
         )
     }
+}
+
+/// Live objects of one pool allocated at one line of code: see
+/// [`Pool::leaks`](crate::Pool::leaks) and [`leak_report`] (feature `track-sites`).
+#[cfg(feature = "track-sites")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeakSite {
+    /// Where the objects were allocated (`#[track_caller]`).
+    pub location: &'static core::panic::Location<'static>,
+    /// How many of them are live.
+    pub live: usize,
 }
 
 /// How well a variable-size allocator uses the memory it holds: returned by

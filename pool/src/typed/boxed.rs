@@ -59,11 +59,17 @@ impl<T: Pooled> PoolBox<T> {
     #[inline(always)]
     #[track_caller]
     pub fn new(value: T) -> Self {
-        match T::__with_cache(Pool::<T>::pop_slot) {
+        let b = match T::__with_cache(Pool::<T>::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => unsafe { Self::init(ptr, value) },
             None => Self::new_slow(value),
-        }
+        };
+        #[cfg(feature = "track-sites")]
+        // SAFETY: the box's slot is a slot of `T::pool()`.
+        unsafe {
+            crate::typed::sites::record(b.ptr, core::panic::Location::caller())
+        };
+        b
     }
 
     /// Moves `value` into `T`'s pool, or hands it back inside the error.
@@ -73,12 +79,19 @@ impl<T: Pooled> PoolBox<T> {
     /// [`PoolError::Exhausted`] when the bounded pool is full; [`PoolError::OutOfMemory`] when
     /// the system refuses a segment.
     #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
-        match T::__with_cache(Pool::<T>::pop_slot) {
+        let b = match T::__with_cache(Pool::<T>::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => Ok(unsafe { Self::init(ptr, value) }),
             None => Self::try_new_slow(value),
+        };
+        #[cfg(feature = "track-sites")]
+        if let Ok(b) = &b {
+            // SAFETY: the box's slot is a slot of `T::pool()`.
+            unsafe { crate::typed::sites::record(b.ptr, core::panic::Location::caller()) };
         }
+        b
     }
 
     /// Writes `value` into the slot and owns it: the hit path's only work besides the pop.

@@ -26,3 +26,5 @@ pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod pool;
 pub(crate) mod pooled;
+#[cfg(feature = "track-sites")]
+pub(crate) mod sites;

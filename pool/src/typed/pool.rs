@@ -93,11 +93,17 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[track_caller]
     pub fn alloc(&self, value: T) -> Handle<'_, T> {
-        match self.table.remembered().and_then(Self::pop_slot) {
+        let h = match self.table.remembered().and_then(Self::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => unsafe { self.handle(ptr, value) },
             None => self.alloc_slow(value),
-        }
+        };
+        #[cfg(feature = "track-sites")]
+        // SAFETY: the handle's slot is a slot of this pool.
+        unsafe {
+            crate::typed::sites::record(h.ptr(), core::panic::Location::caller())
+        };
+        h
     }
 
     /// Moves `value` into the pool, or gives it back inside the error.
@@ -107,12 +113,19 @@ impl<T> Pool<T> {
     /// [`PoolError::Exhausted`] when a bounded pool is full, [`PoolError::OutOfMemory`] when
     /// the system refuses a new segment.
     #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        match self.table.remembered().and_then(Self::pop_slot) {
+        let h = match self.table.remembered().and_then(Self::pop_slot) {
             // SAFETY: a popped slot is free, ours, and laid out for a `T`.
             Some(ptr) => Ok(unsafe { self.handle(ptr, value) }),
             None => self.try_alloc_slow(value),
+        };
+        #[cfg(feature = "track-sites")]
+        if let Ok(h) = &h {
+            // SAFETY: the handle's slot is a slot of this pool.
+            unsafe { crate::typed::sites::record(h.ptr(), core::panic::Location::caller()) };
         }
+        h
     }
 
     /// Writes `value` into `ptr` and hands out its owner.
@@ -170,6 +183,32 @@ impl<T> Pool<T> {
         }
         self.table.for_each_unowned(|cache| self.raw.flush(cache));
         self.raw.trim()
+    }
+
+    /// Live objects grouped by the line of code that allocated them, most first (feature
+    /// `track-sites`): where to look when `live` creeps up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "track-sites")] {
+    /// use typool::Pool;
+    ///
+    /// let pool: Pool<[u8; 32]> = Pool::new();
+    /// let kept: Vec<_> = (0..3).map(|_| pool.alloc([0; 32])).collect();
+    /// let sites = pool.leaks();
+    /// assert_eq!(sites[0].live, 3);
+    /// assert_eq!(sites[0].location.line(), line!() - 3);
+    /// # drop(kept);
+    /// # }
+    /// ```
+    #[cfg(feature = "track-sites")]
+    pub fn leaks(&self) -> Vec<crate::stats::LeakSite> {
+        self.raw
+            .sites()
+            .into_iter()
+            .map(|(location, live)| crate::stats::LeakSite { location, live })
+            .collect()
     }
 
     /// A snapshot of the pool's gauges and counters.
@@ -231,6 +270,11 @@ impl<T> Pool<T> {
     /// `ptr` came from this pool and its object has been dropped or moved out.
     #[inline(always)]
     pub(crate) unsafe fn push_slot(cache: &LocalCache, ptr: NonNull<T>) -> bool {
+        #[cfg(feature = "track-sites")]
+        // SAFETY: forwarded from the caller: a slot of this pool.
+        unsafe {
+            crate::typed::sites::clear(ptr)
+        };
         // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
         unsafe { cache.push(ptr.as_ptr().cast::<FreeSlot>()) }.is_ok()
     }
@@ -255,6 +299,11 @@ impl<T> Pool<T> {
     ///
     /// `ptr` came from this pool and its object has been dropped or moved out.
     pub(crate) unsafe fn free_in(&self, cache: Option<&LocalCache>, ptr: NonNull<T>) {
+        #[cfg(feature = "track-sites")]
+        // SAFETY: forwarded from the caller: a slot of this pool.
+        unsafe {
+            crate::typed::sites::clear(ptr)
+        };
         let slot = ptr.as_ptr().cast::<FreeSlot>();
         match cache {
             // SAFETY: forwarded from the caller: the slot is ours and holds nothing live.
@@ -333,8 +382,10 @@ mod tests {
         let b = pool.alloc(1);
         assert_eq!(*a + *b, 42);
         let s = pool.stats();
-        // A `u64`'s slot is 8 bytes; checked builds add the free tag (`engine/guard.rs`).
-        let slot = if crate::engine::guard::CHECKED { 16 } else { 8 };
+        // A `u64`'s slot is 8 bytes; checked builds add the free tag (`engine/guard.rs`),
+        // `track-sites` the site word.
+        let slot = if crate::engine::guard::CHECKED { 16 } else { 8 }
+            + if cfg!(feature = "track-sites") { 8 } else { 0 };
         assert_eq!((s.live, s.slot_size, s.type_name), (2, slot, "u64"));
         drop(a);
         assert_eq!(pool.stats().live, 1);
@@ -456,7 +507,9 @@ mod tests {
         assert!(ps
             .iter()
             .all(|p| (&**p as *const Page as usize) % 4096 == 0));
-        assert_eq!(pages.stats().slot_size, 4096);
+        // A page, and under `track-sites` a page more for the site word.
+        let pages_per_slot = if cfg!(feature = "track-sites") { 2 } else { 1 };
+        assert_eq!(pages.stats().slot_size, 4096 * pages_per_slot);
     }
 
     #[test]
