@@ -5,7 +5,9 @@
 //!
 //! A verdict compares typool's *gain* (how many times better, on the claim's own terms) with
 //! the claimed one: within 10% is "reproduced", beyond it "beaten", short of it "not
-//! reproduced", with the reason the numbers give.
+//! reproduced", with the reason the numbers give. The operations timed (`box_pair_op`,
+//! `pool_pair_op`, `thousand_allocations`, `pooled_round`, `mutex_round`) are public so that
+//! the criterion bench times exactly them.
 
 use crate::ab::Comparison;
 use std::hint::black_box;
@@ -69,27 +71,41 @@ pub fn ns_per_call(rounds: usize, batch: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-/// Scenario: one allocation and its free of a 64-byte object through `Box` (the global
-/// allocator): nanoseconds per pair.
-pub fn box_pair(batch: usize) -> f64 {
-    ns_per_call(31, batch, || drop(black_box(Box::new(Obj::default()))))
+/// One allocation and its free of a 64-byte object through `Box` (the global allocator).
+pub fn box_pair_op() {
+    drop(black_box(Box::new(Obj::default())));
 }
 
 /// The same through `PoolBox`.
-pub fn pool_pair(batch: usize) -> f64 {
-    ns_per_call(31, batch, || drop(black_box(PoolBox::new(Obj::default()))))
+pub fn pool_pair_op() {
+    drop(black_box(PoolBox::new(Obj::default())));
 }
 
-/// Scenario: 1,000 allocations of a 64-byte object, held, then freed: microseconds for the
-/// thousand allocations alone.
+/// 1,000 allocations of a 64-byte object, pushed onto `held` (which the caller empties).
+pub fn thousand_allocations(held: &mut Vec<PoolBox<Obj>>) {
+    for i in 0..1000u64 {
+        held.push(PoolBox::new(Obj { words: [i; 8] }));
+    }
+}
+
+/// Scenario: nanoseconds per [`box_pair_op`].
+pub fn box_pair(batch: usize) -> f64 {
+    ns_per_call(31, batch, box_pair_op)
+}
+
+/// Scenario: nanoseconds per [`pool_pair_op`].
+pub fn pool_pair(batch: usize) -> f64 {
+    ns_per_call(31, batch, pool_pair_op)
+}
+
+/// Scenario: microseconds per [`thousand_allocations`] (the median of 101; the frees after
+/// each are not timed).
 pub fn thousand_allocations_us() -> f64 {
     let mut held: Vec<PoolBox<Obj>> = Vec::with_capacity(1000);
     let mut t: Vec<f64> = (0..101)
         .map(|_| {
             let start = Instant::now();
-            for i in 0..1000u64 {
-                held.push(PoolBox::new(Obj { words: [i; 8] }));
-            }
+            thousand_allocations(&mut held);
             let us = start.elapsed().as_secs_f64() * 1e6;
             held.clear();
             us
@@ -121,19 +137,10 @@ impl MutexPool {
     }
 }
 
-/// Scenario: `threads` threads each take and return `per_thread` objects, 16 held at a time:
-/// million objects per second through `PoolBox`, and through a [`MutexPool`].
-pub fn threads_throughput(threads: usize, per_thread: usize) -> (f64, f64) {
-    fn on_threads(threads: usize, per_thread: usize, work: impl Fn() + Sync) -> f64 {
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(&work);
-            }
-        });
-        (threads * per_thread) as f64 / start.elapsed().as_secs_f64() / 1e6
-    }
-    let pooled = on_threads(threads, per_thread, || {
+/// `threads` threads each take and return `per_thread` objects through `PoolBox`, 16 held at
+/// a time.
+pub fn pooled_round(threads: usize, per_thread: usize) {
+    on_threads(threads, || {
         let mut held = Vec::with_capacity(16);
         for i in 0..per_thread {
             held.push(PoolBox::new(Obj {
@@ -144,8 +151,11 @@ pub fn threads_throughput(threads: usize, per_thread: usize) -> (f64, f64) {
             }
         }
     });
-    let pool = MutexPool::default();
-    let mutexed = on_threads(threads, per_thread, || {
+}
+
+/// The same through a [`MutexPool`].
+pub fn mutex_round(pool: &MutexPool, threads: usize, per_thread: usize) {
+    on_threads(threads, || {
         let mut held = Vec::with_capacity(16);
         for i in 0..per_thread {
             held.push(pool.get(Obj {
@@ -156,7 +166,28 @@ pub fn threads_throughput(threads: usize, per_thread: usize) -> (f64, f64) {
             }
         }
     });
-    (pooled, mutexed)
+}
+
+fn on_threads(threads: usize, work: impl Fn() + Sync) {
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(&work);
+        }
+    });
+}
+
+/// Scenario: million objects per second through [`pooled_round`] and [`mutex_round`].
+pub fn threads_throughput(threads: usize, per_thread: usize) -> (f64, f64) {
+    let per_second = |round: &dyn Fn()| {
+        let start = Instant::now();
+        round();
+        (threads * per_thread) as f64 / start.elapsed().as_secs_f64() / 1e6
+    };
+    let pool = MutexPool::default();
+    (
+        per_second(&|| pooled_round(threads, per_thread)),
+        per_second(&|| mutex_round(&pool, threads, per_thread)),
+    )
 }
 
 /// Scenario: 10,000 entities of 48 bytes alive at once: bytes the allocator holds for them,

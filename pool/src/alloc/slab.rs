@@ -435,7 +435,7 @@ impl SlabAllocator {
     }
 
     /// Aborts with a message (checked builds) unless `ptr` is a slot of `class`.
-    #[inline(never)]
+    #[inline]
     fn check_owned(&self, class: usize, ptr: *mut u8, layout: Layout) {
         if !self.classes[class].owns(ptr) {
             self.not_owned(class, ptr, layout);

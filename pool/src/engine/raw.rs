@@ -322,6 +322,7 @@ impl RawPool {
 
     /// Whether `ptr` is the start of a slot this pool has handed out: from the lock-free map
     /// where it can tell (checked builds), else under the grow lock.
+    #[inline]
     pub(crate) fn owns(&self, ptr: *const u8) -> bool {
         self.spans
             .owns(self.slot, ptr)

@@ -35,5 +35,12 @@ pub(crate) fn explore(f: impl Fn() + Sync + Send + 'static) -> usize {
         counter.fetch_add(1, Relaxed);
         f();
     });
-    runs.load(Relaxed)
+    let runs = runs.load(Relaxed);
+    // libtest names each test's thread after the test: the line names the model.
+    let model = std::thread::current()
+        .name()
+        .unwrap_or("a loom model")
+        .to_owned();
+    eprintln!("{model}: {runs} executions");
+    runs
 }
