@@ -28,6 +28,12 @@ struct Busy {
     word: u64,
 }
 
+/// Each test uses types of its own: tests of one binary run at once, and pools are global.
+#[derive(Pooled, Debug)]
+struct Scraped {
+    id: u64,
+}
+
 fn parse(text: &str) -> prometheus_parse::Scrape {
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("valid text")
 }
@@ -122,7 +128,7 @@ fn all_is_consistent_while_threads_allocate_and_exact_after() {
 
 #[test]
 fn the_prometheus_text_parses_with_one_series_per_family_and_pool() {
-    let keep = PoolBox::new(shop::Node { id: 9 });
+    let keep = PoolBox::new(Scraped { id: 9 });
     let mut v = typool::PooledVec::<u64>::new_in(typool::PoolAlloc);
     v.extend(0..100);
     let scope = handled("GET /");
