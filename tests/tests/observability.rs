@@ -154,13 +154,13 @@ fn the_prometheus_text_parses_with_one_series_per_family_and_pool() {
         }
     };
     assert_eq!(
-        value("typool_pool_live", Some("observability::shop::Node")),
+        value("typool_pool_live", Some("observability::Scraped")),
         1.0
     );
     assert!(
         value(
             "typool_pool_cache_hits_total",
-            Some("observability::shop::Node")
+            Some("observability::Scraped")
         ) >= 0.0
     );
     assert!(value("typool_slab_live_bytes", None) >= 800.0);
