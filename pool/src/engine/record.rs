@@ -116,9 +116,15 @@ impl Record {
         net(allocs, frees)
     }
 
-    /// Samples `live` for `peak_live`.
+    /// Samples `live` for `peak_live` (on a refill). Skipped if a reader holds the counter
+    /// lock — that reader samples `live` itself — so `stats()` never makes a refill wait.
     pub(crate) fn sample_peak(&self) {
-        let live = self.live();
+        let Ok(registry) = self.registry.try_lock() else {
+            return;
+        };
+        let [allocs, frees, _] = registry.totals();
+        drop(registry);
+        let live = net(allocs, frees);
         if live > self.peak_live.load(Ordering::Relaxed) {
             self.peak_live.fetch_max(live, Ordering::Relaxed);
         }

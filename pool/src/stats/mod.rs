@@ -11,7 +11,8 @@
 //! Gauges (`live`, `reserved_slots`, `segments`, `bytes_reserved`) are point-in-time;
 //! counters (`cache_hits`, `cache_misses`, `depot_transfers`) only grow. `peak_live` is the
 //! highest `live` sampled — at every cache refill (the slow path: once per half a cache of
-//! allocations on a thread) and at every `stats()` call. On one thread it is exact whenever
+//! allocations on a thread; skipped while a `stats()` holds the counters, so reading never
+//! makes an allocation wait) and at every `stats()` call. On one thread it is exact whenever
 //! the peak falls on a refill or a `stats()` call, and never above the true peak; between
 //! samples a higher true peak can go unseen (by at most half a cache per thread). With threads
 //! freeing concurrently, a sample may count a free still in flight on another thread as live.
