@@ -11,7 +11,7 @@ use core::fmt::Write;
 ///   `typool_pool_reserved_slots`, `typool_pool_bytes_reserved`, `typool_pool_segments`;
 ///   counters `typool_pool_cache_hits_total`, `typool_pool_cache_misses_total`,
 ///   `typool_pool_depot_transfers_total`.
-/// - The process-wide slab behind [`PoolAlloc`]: gauges `typool_slab_live_bytes`,
+/// - The process-wide slab behind [`PoolAlloc`](crate::PoolAlloc): gauges `typool_slab_live_bytes`,
 ///   `typool_slab_reserved_bytes`, `typool_slab_fragmentation_internal`,
 ///   `typool_slab_fragmentation_external`.
 /// - `#[arena_scope]`'s arenas: counter `typool_arena_scopes_total` (scopes served; a running
