@@ -12,14 +12,15 @@
 //! everything the slab reserved meanwhile — mostly the first 64 KiB segment of each size class
 //! the chunks landed in, free space that any other `PoolAlloc` user would share.
 
+use std::alloc::System;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Instant;
+use typool::TrackingAllocator;
 use typool::{PoolAlloc, Pooled};
-use typool_examples::Counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: TrackingAllocator<System> = TrackingAllocator::new(System);
 
 const ENTITIES: usize = 10_000;
 const FRAMES: u32 = 200;
@@ -194,10 +195,10 @@ fn main() {
     );
 
     // baseline
-    let before = Counting::bytes();
+    let before = GLOBAL.stats().current_bytes;
     let mut base = Baseline::default();
     let mut ids: Vec<usize> = (0..ENTITIES).map(|i| base.spawn(i)).collect();
-    let base_bytes = Counting::bytes() - before;
+    let base_bytes = GLOBAL.stats().current_bytes - before;
     let base = std::cell::RefCell::new(base);
     let base_ns = run(
         &mut ids,

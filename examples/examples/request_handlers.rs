@@ -5,12 +5,13 @@
 //!
 //! `cargo run --release --example request_handlers`
 
+use std::alloc::System;
 use std::fmt::Write as _;
+use typool::TrackingAllocator;
 use typool::{arena_scope, Arena, ArenaVec};
-use typool_examples::Counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: TrackingAllocator<System> = TrackingAllocator::new(System);
 
 const CORPUS: &[&str] = &[
     "GET /index.html HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nUser-Agent: curl/8.5\r\n\r\n",
@@ -99,21 +100,21 @@ fn main() {
         "req", "system allocs", "arena bytes"
     );
     for (i, raw) in CORPUS.iter().cycle().take(12).enumerate() {
-        let before = Counting::calls();
+        let before = GLOBAL.stats().allocations;
         let used = handle(raw, &mut out);
-        let allocs = Counting::calls() - before;
+        let allocs = GLOBAL.stats().allocations - before;
         println!("{i:>4}  {allocs:>12}  {used:>10}  {out}");
     }
 
     let requests = 1_000_000;
-    let before = Counting::calls();
+    let before = GLOBAL.stats().allocations;
     let start = std::time::Instant::now();
     let mut total = 0;
     for raw in CORPUS.iter().cycle().take(requests) {
         total += handle(raw, &mut out);
     }
     let elapsed = start.elapsed();
-    let allocs = Counting::calls() - before;
+    let allocs = GLOBAL.stats().allocations - before;
     println!(
         "\n{requests} more requests: {allocs} system allocations ({:.4} per request), {:.0} ns per request, {} arena bytes in all",
         allocs as f64 / requests as f64,

@@ -13,13 +13,15 @@
 //! interleaved (std, typool, std, typool, …) and the table shows the median and the range.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::alloc::System;
 use std::path::PathBuf;
+use typool::TrackingAllocator;
 use typool_examples::ab;
 use typool_examples::server::{Load, Std, Typool};
-use typool_examples::{claims, plots, Counting};
+use typool_examples::{claims, plots};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: TrackingAllocator<System> = TrackingAllocator::new(System);
 
 struct Options {
     repeats: usize,
@@ -33,8 +35,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let load: Load = serde_json::from_str(&args[i + 3]).expect("--load JSON");
         let report = match args[i + 1].as_str() {
-            "std" => ab::run_side::<Std>(load),
-            _ => ab::run_side::<Typool>(load),
+            "std" => ab::run_side::<Std>(load, &|| GLOBAL.stats().allocations),
+            _ => ab::run_side::<Typool>(load, &|| GLOBAL.stats().allocations),
         };
         println!("{}", serde_json::to_string(&report).unwrap());
         return;

@@ -3,7 +3,6 @@
 //! (std, typool, std, typool, …), then reports the median and the spread of each figure.
 
 use crate::server::{self, Backend, Load};
-use crate::Counting;
 use serde::{Deserialize, Serialize};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -40,12 +39,13 @@ impl RunReport {
     }
 }
 
-/// The child's side of a run: the workload on side `B`, measured.
-pub fn run_side<B: Backend>(load: Load) -> RunReport {
+/// The child's side of a run: the workload on side `B`, measured; `allocations` reads the
+/// process's count of global allocations (the showcase's `TrackingAllocator`).
+pub fn run_side<B: Backend>(load: Load, allocations: &dyn Fn() -> u64) -> RunReport {
     let sampler = RssSampler::start(Duration::from_millis(5));
-    let calls = Counting::calls();
+    let calls = allocations();
     let out = server::run::<B>(load);
-    let alloc_calls = (Counting::calls() - calls) as u64;
+    let alloc_calls = allocations() - calls;
     let rss_series = sampler.stop();
     let h = &out.latency;
     RunReport {
