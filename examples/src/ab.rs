@@ -8,8 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Quantiles the latency curve is sampled at (for the CDF plot).
-const CURVE: [f64; 14] = [
-    0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
+const CURVE: [f64; 29] = [
+    0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99,
+    0.993, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997, 0.9998, 0.9999, 0.99995, 1.0,
 ];
 
 /// What one run of one side hands back to the parent (as JSON on its standard output).
@@ -29,7 +30,9 @@ pub struct RunReport {
     pub peak_rss: u64,
     /// `(milliseconds since start, resident bytes)`, sampled every 5 ms.
     pub rss_series: Vec<(f64, u64)>,
-    /// Calls into the global allocator (alloc and realloc) during the workload.
+    /// Calls into the global allocator (alloc and realloc) during the workload: counted in a
+    /// run of its own per side (the work is the same every run), so that counting costs the
+    /// timed runs nothing.
     pub alloc_calls: u64,
 }
 
@@ -64,15 +67,16 @@ pub fn run_side<B: Backend>(load: Load, allocations: &dyn Fn() -> u64) -> RunRep
     }
 }
 
-/// Runs one side in a child process (this executable with `--child SIDE`).
-pub fn spawn_side(side: &str, load: Load) -> RunReport {
+/// Runs one side in a child process (this executable with `--child SIDE`); `count`: the run
+/// that counts global allocator calls (`--count`), whose times are not used.
+pub fn spawn_side(side: &str, load: Load, count: bool) -> RunReport {
+    let load = serde_json::to_string(&load).unwrap();
+    let mut args = vec!["--child", side, "--load", &load];
+    if count {
+        args.push("--count");
+    }
     let out = Command::new(std::env::current_exe().expect("the showcase's own path"))
-        .args([
-            "--child",
-            side,
-            "--load",
-            &serde_json::to_string(&load).unwrap(),
-        ])
+        .args(&args)
         .output()
         .expect("the showcase can run itself");
     assert!(
@@ -90,19 +94,36 @@ pub struct Comparison {
     pub typool: Vec<RunReport>,
 }
 
-/// Runs `repeats` rounds of std then typool, calling `progress` after each run.
+/// Runs one counting run per side, then `repeats` timed rounds of std then typool, calling
+/// `progress` after each run (`2 * repeats + 2` in all).
 pub fn compare(load: Load, repeats: usize, mut progress: impl FnMut(&str)) -> Comparison {
     let mut c = Comparison {
         std: Vec::new(),
         typool: Vec::new(),
     };
+    let counted = [server::Std::NAME, server::Typool::NAME].map(|side| {
+        let r = spawn_side(side, load, true);
+        progress(side);
+        r
+    });
     for _ in 0..repeats {
-        c.std.push(spawn_side(server::Std::NAME, load));
-        progress(server::Std::NAME);
-        c.typool.push(spawn_side(server::Typool::NAME, load));
-        progress(server::Typool::NAME);
+        for (side, runs) in [
+            (server::Std::NAME, &mut c.std),
+            (server::Typool::NAME, &mut c.typool),
+        ] {
+            let mut r = spawn_side(side, load, false);
+            r.alloc_calls = counted[usize::from(side == server::Typool::NAME)].alloc_calls;
+            runs.push(r);
+            progress(side);
+        }
     }
-    let sums: Vec<u64> = c.std.iter().chain(&c.typool).map(|r| r.checksum).collect();
+    let sums: Vec<u64> = c
+        .std
+        .iter()
+        .chain(&c.typool)
+        .chain(&counted)
+        .map(|r| r.checksum)
+        .collect();
     assert!(
         sums.windows(2).all(|w| w[0] == w[1]),
         "both sides must compute the same result: checksums {sums:x?}"

@@ -56,7 +56,9 @@ fn latency_cdf(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
         .configure_mesh()
         .x_desc("latency (µs, log scale)")
         .y_desc("share of requests at most this slow")
+        .y_labels(5)
         .y_label_formatter(&|n: &f64| match n.round() as i32 {
+            _ if (n - n.round()).abs() > 1e-6 => String::new(),
             0 => "0%".into(),
             1 => "90%".into(),
             2 => "99%".into(),
