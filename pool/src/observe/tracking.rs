@@ -177,6 +177,13 @@ impl<A> TrackingAllocator<A> {
         shard.net.fetch_sub(bytes as i64, Ordering::Relaxed);
     }
 
+    /// A block moved or resized from `old` to `new` bytes: one deallocation and one allocation.
+    #[inline]
+    fn count_resize(&self, old: usize, new: usize) {
+        self.count_dealloc(old);
+        self.count_alloc(new);
+    }
+
     #[cold]
     fn sample_peak(&self) {
         self.peak.fetch_max(self.current(), Ordering::Relaxed);
@@ -218,8 +225,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: forwarded from the caller.
         let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            self.count_dealloc(layout.size());
-            self.count_alloc(new_size);
+            self.count_resize(layout.size(), new_size);
         }
         p
     }
@@ -258,8 +264,7 @@ unsafe impl<A: Allocator> Allocator for &TrackingAllocator<A> {
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded from the caller.
         let p = unsafe { self.inner.grow(ptr, old, new) }?;
-        self.count_dealloc(old.size());
-        self.count_alloc(new.size());
+        self.count_resize(old.size(), new.size());
         Ok(p)
     }
 
@@ -272,8 +277,7 @@ unsafe impl<A: Allocator> Allocator for &TrackingAllocator<A> {
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded from the caller.
         let p = unsafe { self.inner.grow_zeroed(ptr, old, new) }?;
-        self.count_dealloc(old.size());
-        self.count_alloc(new.size());
+        self.count_resize(old.size(), new.size());
         Ok(p)
     }
 
@@ -286,8 +290,7 @@ unsafe impl<A: Allocator> Allocator for &TrackingAllocator<A> {
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded from the caller.
         let p = unsafe { self.inner.shrink(ptr, old, new) }?;
-        self.count_dealloc(old.size());
-        self.count_alloc(new.size());
+        self.count_resize(old.size(), new.size());
         Ok(p)
     }
 }
