@@ -306,7 +306,7 @@ pub fn measure(server: &Comparison, short: bool) -> Vec<Claim> {
     });
     let (pooled, mutexed) = threads_throughput(8, 200_000 / scale);
     claims.push(Claim {
-        scenario: "8 threads taking and returning objects: PoolBox vs a Mutex<Vec<Box<T>>> pool (8 threads on 2 cores: oversubscribed)".into(),
+        scenario: "8 threads taking and returning objects: `PoolBox` vs a `Mutex<Vec<Box<T>>>` pool (8 threads on 2 cores: oversubscribed)".into(),
         claimed: "457% better (5.57×)".into(),
         ours: format!("{pooled:.1} vs {mutexed:.1} M objects/s"),
         verdict: verdict(5.57, pooled / mutexed, "with 2 cores at most 2 threads contend for the mutex at once"),
