@@ -23,6 +23,9 @@
 //! | a fixed region split into power-of-two blocks | [`BuddyAllocator`] |
 //! | elements that never move | [`StableVector`]; small inline vectors: [`SmallVector`] |
 //! | what a pool or allocator holds | [`Pool::stats`] ([`PoolStats`]), `fragmentation()` ([`FragmentationReport`]), [`Arena::stats`] |
+//! | every pool in the process, for a dashboard | [`stats::all`], [`stats::render_prometheus`] (Prometheus text); feature `metrics`: `stats::publish_metrics`; feature `track-sites`: `Pool::leaks`, `stats::leak_report` |
+//! | any allocator, counted | [`TrackingAllocator`] (`#[global_allocator]` or `&TrackingAllocator`) |
+//! | release builds that catch double frees | feature `hardened` (debug builds always check) |
 //!
 //! Collections over these allocators come from [`allocator_api2`] (0.2), re-exported here so
 //! that your program names the same version: `typool::allocator_api2::vec::Vec`.
