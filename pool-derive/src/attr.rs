@@ -2,7 +2,10 @@
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Error, Ident, LitInt, LitStr, Path, Token};
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Error, Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, Path, Token, UnOp,
+};
 
 /// The keys of `#[pooled(..)]`, each with the span of its value for later checks.
 #[derive(Default)]
@@ -11,6 +14,8 @@ pub(crate) struct Options {
     pub(crate) max: Option<(usize, Span)>,
     pub(crate) cache: Option<(usize, Span)>,
     pub(crate) krate: Option<Path>,
+    /// `huge_pages` or `numa = N`, with the key's span.
+    pub(crate) backing: Option<(BackingKey, Span)>,
     /// Collection aliases to declare, in the order given.
     pub(crate) aliases: Vec<Alias>,
 }
@@ -19,6 +24,13 @@ pub(crate) struct Options {
 pub(crate) struct Alias {
     pub(crate) kind: AliasKind,
     pub(crate) name: Ident,
+}
+
+/// Where the pool's memory comes from: `huge_pages` or `numa = N`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BackingKey {
+    HugePages,
+    Numa(u32),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,7 +50,45 @@ impl AliasKind {
     }
 }
 
-const KEYS: &str = "`initial`, `max`, `cache`, `crate`, `vec`, `small_vec` and `stable_vec`";
+const KEYS: &str =
+    "`initial`, `max`, `cache`, `huge_pages`, `numa`, `crate`, `vec`, `small_vec` and `stable_vec`";
+
+/// Parses `huge_pages` (a flag) or `numa = N` (a node number).
+fn backing(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<BackingKey> {
+    if key == "huge_pages" {
+        if meta.input.peek(Token![=]) {
+            let value: Expr = meta.value()?.parse()?;
+            return Err(Error::new_spanned(
+                value,
+                "`huge_pages` is a flag and takes no value: write `#[pooled(huge_pages)]`",
+            ));
+        }
+        return Ok(BackingKey::HugePages);
+    }
+    let usage =
+        "`numa` takes a NUMA node number, e.g. `numa = 0` (`numactl --hardware` lists them)";
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(usage));
+    }
+    let value: Expr = meta.value()?.parse()?;
+    match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => n.base10_parse::<u32>().map(BackingKey::Numa).map_err(|_| {
+            Error::new_spanned(
+                n,
+                format!("NUMA node `{n}` is too large: node numbers fit in 32 bits"),
+            )
+        }),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(Error::new_spanned(
+            &value,
+            "a NUMA node number cannot be negative: nodes count from 0, e.g. `numa = 0`",
+        )),
+        _ => Err(Error::new_spanned(&value, usage)),
+    }
+}
 
 /// Parses an alias key's value: `= Name`, or `(Name, N)` for `small_vec`.
 fn alias(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Alias> {
@@ -126,6 +176,17 @@ pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
                         ));
                     }
                     opts.aliases.push(a);
+                    return Ok(());
+                }
+                "huge_pages" | "numa" => {
+                    let b = backing(&meta, &key)?;
+                    if let Some((_, _)) = opts.backing {
+                        return Err(Error::new(
+                            meta.path.span(),
+                            "a pool has one backing: give one of `huge_pages` and `numa = N`, once",
+                        ));
+                    }
+                    opts.backing = Some((b, meta.path.span()));
                     return Ok(());
                 }
                 "initial" => &mut opts.initial,

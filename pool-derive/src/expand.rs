@@ -1,6 +1,6 @@
 //! The code `#[derive(Pooled)]` writes.
 
-use crate::attr::{self, AliasKind, Options};
+use crate::attr::{self, AliasKind, BackingKey, Options};
 use crate::valid;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -123,6 +123,15 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
             let method = syn::Ident::new(name, proc_macro2::Span::call_site());
             config = quote!(#config.#method(#n));
         }
+    }
+    match opts.backing {
+        Some((BackingKey::HugePages, _)) => {
+            config = quote!(#config.backing(#krate::Backing::HugePages));
+        }
+        Some((BackingKey::Numa(node), _)) => {
+            config = quote!(#config.backing(#krate::Backing::Numa(#node)));
+        }
+        None => {}
     }
     let zst_message = format!(
         "`{ty}` is zero-sized, so there is no memory to pool: use the value directly, or add the fields it should carry"

@@ -95,6 +95,7 @@ pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
 pub use engine::config::PoolConfig;
 #[cfg(not(typool_loom))]
 pub use observe::{TrackingAllocator, TrackingStats};
+pub use os::{Backing, BackingError, Granted};
 pub use stats::{FragmentationReport, PoolStats};
 pub use typed::boxed::PoolBox;
 pub use typed::error::PoolError;

@@ -20,7 +20,7 @@
 
 use crate::alloc::blocks::{dangling, relocate};
 use crate::engine::misuse::abort_with;
-use crate::os::{self};
+use crate::os::{Backing, BackingError, Granted, Region};
 use crate::stats::FragmentationReport;
 use crate::sync::{lock, Mutex};
 use allocator_api2::alloc::{AllocError, Allocator};
@@ -90,7 +90,10 @@ struct Buddy {
 pub struct BuddyAllocator {
     state: Mutex<Buddy>,
     capacity: usize,
+    /// The region's first byte (`region.ptr()`, kept at hand for ownership checks).
     base: NonNull<u8>,
+    /// The region; given back after `Drop::drop` has freed the bitmaps.
+    region: Region,
 }
 
 // SAFETY: the region and the bitmaps are owned by the allocator and touched only under
@@ -131,22 +134,56 @@ impl BuddyAllocator {
     /// As [`with_capacity`](Self::with_capacity), but gives [`AllocError`] if `bytes` rounds
     /// past `isize::MAX` or the system refuses the memory.
     pub fn try_with_capacity(bytes: usize) -> Result<Self, AllocError> {
+        Self::try_with_backing(bytes, Backing::Heap).map_err(|_| AllocError)
+    }
+
+    /// A buddy allocator over a region of `bytes` (rounded as in
+    /// [`with_capacity`](Self::with_capacity)) from `backing`. What the kernel granted is
+    /// [`backing()`](Self::backing).
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::File`], naming the path, if a [`Backing::File`] cannot be created,
+    /// sized or mapped; [`BackingError::OutOfMemory`] if `bytes` rounds past `isize::MAX` or
+    /// the system refuses the memory. Huge pages and NUMA nodes that cannot be had fall back
+    /// to plain pages instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Backing, BuddyAllocator, Granted};
+    /// use typool::allocator_api2::boxed::Box;
+    ///
+    /// let path = std::env::temp_dir().join(format!("typool-doc-{}.bin", std::process::id()));
+    /// let path: &'static str = path.to_str().unwrap().to_owned().leak();
+    /// let buddy = BuddyAllocator::try_with_backing(1 << 20, Backing::File(path))?;
+    /// assert_eq!(buddy.backing(), Granted::File);
+    /// let b = Box::new_in(*b"kept in the file", &buddy);
+    /// // A shared mapping: the file holds what the memory holds.
+    /// let bytes = std::fs::read(path)?;
+    /// assert!(bytes.windows(16).any(|w| w == b"kept in the file"));
+    /// # drop(b);
+    /// # drop(buddy);
+    /// # std::fs::remove_file(path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_with_backing(bytes: usize, backing: Backing) -> Result<Self, BackingError> {
         let capacity = bytes
             .max(MIN_BLOCK)
             .checked_next_power_of_two()
             .filter(|&c| c <= isize::MAX as usize / 2)
-            .ok_or(AllocError)?;
+            .ok_or(BackingError::OutOfMemory { bytes })?;
         let blocks0 = capacity / MIN_BLOCK;
         let orders = blocks0.trailing_zeros() as usize + 1;
         let words = (2 * (2 * blocks0 - 1)).div_ceil(64);
-        let base = os::map(region_layout(capacity)).ok_or(AllocError)?;
+        let region = Region::new(region_layout(capacity), backing)?;
+        let base = region.ptr();
         // SAFETY: a non-empty layout.
         let bits = NonNull::new(unsafe { System.alloc_zeroed(bits_layout(words)) }.cast());
-        let Some(bits) = bits else {
-            // SAFETY: mapped just above with this layout, and never used.
-            unsafe { os::unmap(base, region_layout(capacity)) };
-            return Err(AllocError);
-        };
+        // On failure `region` drops here, unused, and is given back.
+        let bits = bits.ok_or(BackingError::OutOfMemory {
+            bytes: bits_layout(words).size(),
+        })?;
         let mut buddy = Buddy {
             base,
             orders,
@@ -162,12 +199,18 @@ impl BuddyAllocator {
             state: Mutex::new(buddy),
             capacity,
             base,
+            region,
         })
     }
 
     /// Bytes in the region.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// What the kernel granted the region (see [`Granted`]).
+    pub fn backing(&self) -> Granted {
+        self.region.granted()
     }
 
     /// The order of the block that serves `layout` (non-zero size), or `None` if no block can.
@@ -291,12 +334,10 @@ impl BuddyAllocator {
 impl Drop for BuddyAllocator {
     fn drop(&mut self) {
         let b = lock(&self.state);
-        // SAFETY: mapped and allocated in `try_with_capacity` with these layouts; `&mut self`
-        // means no block is borrowed any more (blocks borrow the allocator).
-        unsafe {
-            os::unmap(self.base, region_layout(self.capacity));
-            System.dealloc(b.bits.as_ptr().cast(), bits_layout(b.words));
-        }
+        // SAFETY: allocated in `try_with_backing` with this layout, and used by nobody else.
+        // The region itself is given back when its field drops: `&mut self` means no block
+        // is borrowed any more (blocks borrow the allocator).
+        unsafe { System.dealloc(b.bits.as_ptr().cast(), bits_layout(b.words)) };
     }
 }
 

@@ -30,6 +30,7 @@ use crate::engine::magazine::FreeSlot;
 use crate::engine::misuse::abort_with;
 use crate::engine::raw::RawPool;
 use crate::engine::table::CacheTable;
+use crate::os::{Backing, Granted};
 use crate::stats::FragmentationReport;
 use crate::sync::{bump, loom_const_fn, AtomicU64, AtomicUsize, Ordering};
 use allocator_api2::alloc::{AllocError, Allocator};
@@ -135,14 +136,17 @@ const fn class_cache(i: usize) -> usize {
     }
 }
 
-const fn class_config(i: usize) -> PoolConfig {
+const fn class_config(i: usize, backing: Backing) -> PoolConfig {
     let first = (64 * 1024) / class_size(i);
     let first = if first < class_cache(i) {
         class_cache(i)
     } else {
         first
     };
-    PoolConfig::new().initial(first).cache(class_cache(i))
+    PoolConfig::new()
+        .initial(first)
+        .cache(class_cache(i))
+        .backing(backing)
 }
 
 const fn class_layout(i: usize) -> Layout {
@@ -231,8 +235,8 @@ pub struct SlabAllocator {
 }
 
 macro_rules! classes {
-    ($($i:literal)*) => {
-        [$(RawPool::new(class_layout($i), class_config($i), slab_name, false),)*]
+    ($backing:ident; $($i:literal)*) => {
+        [$(RawPool::new(class_layout($i), class_config($i, $backing), slab_name, false),)*]
     };
 }
 
@@ -258,9 +262,35 @@ impl SlabAllocator {
         /// An allocator that holds nothing yet; each class reserves its first segment on
         /// first use.
         pub const fn new() -> Self {
+            Self::with_backing(Backing::Heap)
+        }
+    }
+
+    loom_const_fn! {
+        /// As [`new`](Self::new), with every class's segments from `backing` (requests past
+        /// [`MAX_CLASS_SIZE`](Self::MAX_CLASS_SIZE) still go to the system allocator). With
+        /// [`Backing::HugePages`] each class that is used holds at least one 2 MiB segment.
+        /// What the kernel granted is [`backing()`](Self::backing); a [`Backing::File`] that
+        /// cannot be used makes allocations fail (null from `GlobalAlloc`, [`AllocError`]
+        /// from `Allocator`).
+        ///
+        /// # Examples
+        ///
+        /// A huge-page global allocator is one line:
+        ///
+        /// ```
+        /// use typool::{Backing, SlabAllocator};
+        ///
+        /// #[global_allocator]
+        /// static GLOBAL: SlabAllocator = SlabAllocator::with_backing(Backing::HugePages);
+        ///
+        /// let v: Vec<u64> = (0..1000).collect();
+        /// assert_eq!(v[999], 999);
+        /// ```
+        pub const fn with_backing(backing: Backing) -> Self {
             Self {
-                classes: classes!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21
-                    22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43),
+                classes: classes!(backing; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
+                    20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43),
                 threads: CacheTable::new(),
                 uncached_requested: AtomicU64::new(0),
                 uncached_released: AtomicU64::new(0),
@@ -508,6 +538,16 @@ impl SlabAllocator {
                     .fetch_add(old as u64, Ordering::Relaxed);
             }
         }
+    }
+
+    /// What the kernel granted the segments of the classes in use, all together: `Heap`
+    /// when they differ or before the first (see [`Granted`]).
+    pub fn backing(&self) -> Granted {
+        self.classes
+            .iter()
+            .filter_map(RawPool::granted)
+            .fold(None, |held, g| Some(Granted::and(held, g)))
+            .unwrap_or_default()
     }
 
     /// How well the classes use their memory: see [`FragmentationReport`].

@@ -1,6 +1,7 @@
 //! Chunks and the two cursors: where the arena's bytes come from and how they are handed out.
 //!
-//! Memory comes in chunks from the global allocator; the first is sized by
+//! Memory comes in chunks from the global allocator — or, for an arena made with
+//! [`Arena::with_backing`], as [`Region`]s of that backing; the first is sized by
 //! [`Arena::with_capacity`] and each next one is twice the last (or as large as the request
 //! that did not fit). Allocation bumps a cursor in the current chunk: an add, an align and a
 //! compare on the fast path; a new chunk on the slow one. Sizes are rounded up to 8 bytes (as
@@ -10,7 +11,7 @@
 //! padding.
 
 use super::{lease, out_of_memory, Arena};
-use crate::os::asan;
+use crate::os::{asan, Backing, Granted, Region, HUGE_PAGE};
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
@@ -35,6 +36,8 @@ pub(super) const EMPTY: *mut u8 = ptr::without_provenance_mut(4096);
 pub(super) struct Chunk {
     pub(super) ptr: NonNull<u8>,
     pub(super) cap: usize,
+    /// Where the bytes come from when the arena has a backing; `None`: the global allocator.
+    region: Option<Region>,
 }
 
 impl Chunk {
@@ -54,8 +57,16 @@ impl Chunk {
             lease::LEASED_BYTES.fetch_sub(self.cap, std::sync::atomic::Ordering::Relaxed);
         }
         asan::unpoison(self.ptr.as_ptr(), self.cap);
-        // SAFETY: forwarded from the caller: allocated in `grow` with this layout, unused.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
+        if self.region.is_none() {
+            // SAFETY: forwarded from the caller: allocated in `grow` with this layout, unused.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.cap)) };
+        }
+        // A region is given back as it drops here.
+    }
+
+    /// What backs the chunk.
+    pub(super) fn granted(&self) -> Granted {
+        self.region.as_ref().map_or(Granted::Heap, Region::granted)
     }
 }
 
@@ -206,13 +217,24 @@ impl Arena {
     pub(super) fn grow(&self, need: usize) -> Option<()> {
         let mut chunks = self.chunks.borrow_mut();
         let last = chunks.get(self.current.get()).map_or(0, |c| c.cap);
+        // Huge-page chunks are whole 2 MiB pages, so the pages they get can be huge.
+        let granule = match self.backing {
+            Backing::HugePages => HUGE_PAGE,
+            _ => CHUNK_ALIGN,
+        };
         let cap = need
             .max(last.saturating_mul(2))
             .max(self.first_capacity)
-            .checked_next_multiple_of(CHUNK_ALIGN)?;
+            .checked_next_multiple_of(granule)?;
         let layout = Layout::from_size_align(cap, CHUNK_ALIGN).ok()?;
-        // SAFETY: `cap > 0`.
-        let ptr = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+        let (ptr, region) = match self.backing {
+            // SAFETY: `cap > 0`.
+            Backing::Heap => (NonNull::new(unsafe { std::alloc::alloc(layout) })?, None),
+            backing => {
+                let region = Region::new(layout, backing).ok()?;
+                (region.ptr(), Some(region))
+            }
+        };
         let at = if self.base.get().is_null() {
             0
         } else {
@@ -230,7 +252,7 @@ impl Arena {
             self.used_before
                 .set(self.used_before.get() + self.used_in_chunk());
         }
-        chunks.push(Chunk { ptr, cap });
+        chunks.push(Chunk { ptr, cap, region });
         drop(chunks);
         self.enter(at, 0, None);
         Some(())
@@ -240,7 +262,7 @@ impl Arena {
     /// at `top` (the chunk's end when `None`); `offset <= top <= cap`.
     pub(super) fn enter(&self, index: usize, offset: usize, top: Option<usize>) {
         let chunks = self.chunks.borrow();
-        let Chunk { ptr, cap } = chunks[index];
+        let Chunk { ptr, cap, .. } = chunks[index];
         let top = top.unwrap_or(cap);
         debug_assert!(
             offset <= top && top <= cap,

@@ -32,6 +32,7 @@ mod rewind;
 pub use allocator::ArenaVec;
 pub use rewind::Checkpoint;
 
+use crate::os::{Backing, Granted};
 use chunk::{Chunk, DEFAULT_CAPACITY, EMPTY};
 use core::alloc::Layout;
 use core::cell::{Cell, RefCell};
@@ -89,6 +90,8 @@ pub struct Arena {
     /// Leased by `#[arena_scope]`: its chunks count in `stats`' `typool_arena_bytes_reserved`.
     leased: Cell<bool>,
     first_capacity: usize,
+    /// Where chunks come from (`Heap`: the global allocator).
+    backing: Backing,
     id: u64,
     /// Values of any type may be stored, and their drops run wherever the arena drops: the
     /// arena is `Send` only because `alloc` takes `T: Send` (see [`Arena::alloc`]).
@@ -110,6 +113,9 @@ pub struct ArenaStats {
     pub chunks: usize,
     /// Times the arena was reset.
     pub resets: u64,
+    /// What the kernel gave the chunks held for the arena's [`Backing`]: all of them
+    /// together, `Heap` when they differ or before the first (see [`Granted`]).
+    pub backing: Granted,
 }
 
 fn next_id() -> u64 {
@@ -125,6 +131,31 @@ impl Arena {
 
     /// An empty arena whose first chunk holds at least `bytes`. Allocates nothing yet.
     pub fn with_capacity(bytes: usize) -> Self {
+        Self::with_backing(bytes, Backing::Heap)
+    }
+
+    /// An empty arena whose first chunk holds at least `bytes`, with every chunk from
+    /// `backing` instead of the global allocator. With [`Backing::HugePages`] chunks are whole
+    /// 2 MiB pages. Allocates nothing yet; what the kernel granted is
+    /// [`ArenaStats::backing`]. A chunk that cannot be had (say, a [`Backing::File`] whose
+    /// file cannot be created) makes [`try_alloc`](Self::try_alloc) hand the value back and
+    /// the `Allocator` methods return [`AllocError`](crate::AllocError).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Arena, Backing, Granted};
+    ///
+    /// let arena = Arena::with_backing(4 << 20, Backing::HugePages);
+    /// let table = arena.alloc_slice_fill_with(100_000, |i| i as u32);
+    /// assert_eq!(table[99_999], 99_999);
+    /// // Huge pages where the kernel gives them; plain pages where not.
+    /// assert!(matches!(
+    ///     arena.stats().backing,
+    ///     Granted::HugePages | Granted::TransparentHugePages | Granted::Heap
+    /// ));
+    /// ```
+    pub fn with_backing(bytes: usize, backing: Backing) -> Self {
         Self {
             ptr: Cell::new(EMPTY),
             hi: Cell::new(EMPTY),
@@ -138,6 +169,7 @@ impl Arena {
             resets: Cell::new(0),
             leased: Cell::new(false),
             first_capacity: bytes.max(64),
+            backing,
             id: next_id(),
             _not_sync: PhantomData,
         }
@@ -284,6 +316,10 @@ impl Arena {
             bytes_reserved: chunks.iter().map(|c| c.cap).sum(),
             chunks: chunks.len(),
             resets: self.resets.get(),
+            backing: chunks
+                .iter()
+                .fold(None, |held, c| Some(Granted::and(held, c.granted())))
+                .unwrap_or_default(),
         }
     }
 }

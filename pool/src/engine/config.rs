@@ -1,5 +1,7 @@
 //! [`PoolConfig`]: how big a pool starts, how far it may grow, how many free slots each
-//! thread keeps at hand.
+//! thread keeps at hand, and where its memory comes from.
+
+use crate::os::Backing;
 
 /// How a [`Pool`](crate::Pool) is sized. Every setter is a `const fn`, so a configuration can
 /// be built in a `static` (that is what `#[pooled(..)]` expands to).
@@ -18,6 +20,7 @@ pub struct PoolConfig {
     pub(crate) initial: usize,
     pub(crate) max: Option<usize>,
     pub(crate) cache: usize,
+    pub(crate) backing: Backing,
 }
 
 impl PoolConfig {
@@ -27,13 +30,38 @@ impl PoolConfig {
     pub const MIN_SEGMENT: usize = 256;
 
     /// Unbounded, no `initial` (the first segment holds [`Self::MIN_SEGMENT`] slots),
-    /// `cache = 64`.
+    /// `cache = 64`, [`Backing::Heap`].
     pub const fn new() -> Self {
         Self {
             initial: 0,
             max: None,
             cache: Self::DEFAULT_CACHE,
+            backing: Backing::Heap,
         }
+    }
+
+    /// Where the pool's segments come from (see [`Backing`]; `#[pooled(huge_pages)]` and
+    /// `#[pooled(numa = N)]` set it). With [`Backing::HugePages`] every segment is a whole
+    /// number of 2 MiB pages (at least one), so the first holds `max(initial, 2 MiB / slot
+    /// size)` slots. What the kernel granted is [`PoolStats::backing`](crate::PoolStats::backing).
+    /// A [`Backing::File`] that cannot be used makes
+    /// [`Pool::try_alloc`](crate::Pool::try_alloc) hand the value back in
+    /// [`PoolError::OutOfMemory`](crate::PoolError::OutOfMemory).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Backing, Granted, Pool, PoolConfig};
+    ///
+    /// // One NUMA node per socket on a big machine; node 0 exists everywhere Linux runs.
+    /// static NEAR: Pool<u64> = Pool::with_config(PoolConfig::new().backing(Backing::Numa(0)));
+    /// let n = NEAR.alloc(7);
+    /// assert!(matches!(NEAR.stats().backing, Granted::Numa(0) | Granted::Heap));
+    /// # drop(n);
+    /// ```
+    pub const fn backing(mut self, backing: Backing) -> Self {
+        self.backing = backing;
+        self
     }
 
     /// Slots reserved by the first allocation (or by [`Pool::reserve`](crate::Pool::reserve)).

@@ -18,7 +18,7 @@ use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::record::{self, Record};
 use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
-use crate::os::sys_vec;
+use crate::os::{sys_vec, Granted};
 use crate::stats::PoolStats;
 #[cfg(any(debug_assertions, feature = "hardened"))]
 use crate::sync::AtomicUsize;
@@ -73,7 +73,7 @@ impl RawPool {
                 name,
                 #[cfg(any(debug_assertions, feature = "hardened"))]
                 secret: AtomicUsize::new(0),
-                segments: Mutex::new(Segments::new()),
+                segments: Mutex::new(Segments::new(config.backing)),
                 spans: SpanMap::new(),
                 depot: Depot::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),
@@ -356,6 +356,11 @@ impl RawPool {
         self.record().sample_peak();
     }
 
+    /// What the kernel gave the segments (`None` before the first).
+    pub(crate) fn granted(&self) -> Option<Granted> {
+        lock(&self.segments).granted()
+    }
+
     /// A snapshot of the pool.
     pub(crate) fn stats(&self) -> PoolStats {
         self.record().stats()
@@ -397,7 +402,7 @@ impl RawPool {
     /// pool once it has memory.
     fn mirror(&self, segs: &Segments) {
         let r = self.record();
-        r.set_segments(segs.count(), segs.reserved_slots());
+        r.set_segments(segs.count(), segs.reserved_slots(), segs.granted());
         #[cfg(feature = "track-sites")]
         if self.slot.site {
             let mut carved = lock(&r.carved);

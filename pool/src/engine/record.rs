@@ -13,7 +13,7 @@
 //! Lock order: the list, then a record's registry.
 
 use crate::engine::counters::Registry;
-use crate::os::{sys_vec, SysVec};
+use crate::os::{sys_vec, Granted, SysVec};
 use crate::stats::{short_type_name, PoolStats};
 use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -29,6 +29,8 @@ pub(crate) struct Record {
     /// Mirrors of the segments' figures, written under the pool's grow lock.
     reserved_slots: AtomicUsize,
     segments: AtomicUsize,
+    /// What the segments were granted (`Granted::to_bits`).
+    granted: AtomicU64,
     /// Mirror of the depot's transfer count (raised to it after each transfer).
     transfers: AtomicU64,
     /// Highest `live` sampled: see `PoolStats::peak_live`.
@@ -62,6 +64,7 @@ impl Record {
             slot_size,
             reserved_slots: AtomicUsize::new(0),
             segments: AtomicUsize::new(0),
+            granted: AtomicU64::new(0),
             transfers: AtomicU64::new(0),
             peak_live: AtomicUsize::new(0),
             enlisted: std::sync::atomic::AtomicBool::new(false),
@@ -91,9 +94,16 @@ impl Record {
     }
 
     /// Updates the segment figures (under the pool's grow lock).
-    pub(crate) fn set_segments(&self, count: usize, reserved_slots: usize) {
+    pub(crate) fn set_segments(
+        &self,
+        count: usize,
+        reserved_slots: usize,
+        granted: Option<Granted>,
+    ) {
         self.segments.store(count, Ordering::Relaxed);
         self.reserved_slots.store(reserved_slots, Ordering::Relaxed);
+        self.granted
+            .store(Granted::to_bits(granted), Ordering::Relaxed);
     }
 
     /// True the first time only: the caller then puts the record on the list.
@@ -149,6 +159,7 @@ impl Record {
             depot_transfers: self.transfers.load(Ordering::Relaxed),
             segments: self.segments.load(Ordering::Relaxed),
             bytes_reserved: reserved_slots * self.slot_size,
+            backing: Granted::from_bits(self.granted.load(Ordering::Relaxed)).unwrap_or_default(),
         }
     }
 }

@@ -15,7 +15,7 @@
 use crate::engine::guard::Secret;
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::poison;
-use crate::os::{self, sys_vec, SysVec};
+use crate::os::{sys_vec, Backing, Granted, Region, SysVec, HUGE_PAGE};
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -87,9 +87,16 @@ impl SlotLayout {
 /// One block of `capacity` slots.
 #[derive(Debug)]
 struct Segment {
-    base: NonNull<u8>,
+    /// The block; given back when the segment is dropped.
+    region: Region,
     capacity: usize,
     carved: usize,
+}
+
+impl Segment {
+    fn base(&self) -> NonNull<u8> {
+        self.region.ptr()
+    }
 }
 
 /// Why no slot could be carved.
@@ -111,6 +118,10 @@ pub(crate) struct Segments {
     reserved: usize,
     /// Slots ever carved and not given back by `trim`: the upper bound of `live`.
     carved: usize,
+    /// Where new segments come from.
+    backing: Backing,
+    /// What the segments in `list` got, all together (`None` while there are none).
+    granted: Option<Granted>,
 }
 
 // SAFETY: a `Segments` owns its blocks outright; the raw pointers are not shared with
@@ -118,13 +129,20 @@ pub(crate) struct Segments {
 unsafe impl Send for Segments {}
 
 impl Segments {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(backing: Backing) -> Self {
         Self {
             list: sys_vec(),
             cursor: 0,
             reserved: 0,
             carved: 0,
+            backing,
+            granted: None,
         }
+    }
+
+    /// What the kernel gave the segments held (see [`Granted`]); `None` before the first.
+    pub(crate) fn granted(&self) -> Option<Granted> {
+        self.granted
     }
 
     pub(crate) fn reserved_slots(&self) -> usize {
@@ -171,7 +189,7 @@ impl Segments {
         // Push in reverse so the magazine hands slots out in address order.
         for i in (seg.carved..seg.carved + n).rev() {
             // SAFETY: `i < capacity`, so the slot lies inside the segment's block.
-            let at = unsafe { seg.base.as_ptr().add(i * slot.size) };
+            let at = unsafe { seg.base().as_ptr().add(i * slot.size) };
             if slot.site {
                 // No site yet: the word is read by the leak walks from now on.
                 // SAFETY: the site word lies inside the slot, aligned (`for_objects`).
@@ -189,12 +207,22 @@ impl Segments {
     }
 
     /// Adds a segment of `slots` slots, fewer if that would pass `limit` reserved slots.
+    /// Huge-page segments are rounded up to whole 2 MiB pages (as far as `limit` allows), so
+    /// that the pages they are given can be huge.
     pub(crate) fn grow(
         &mut self,
         slot: SlotLayout,
         slots: usize,
         limit: usize,
     ) -> Result<(), Refused> {
+        let slots = match self.backing {
+            Backing::HugePages => slot
+                .size
+                .checked_mul(slots)
+                .and_then(|bytes| bytes.checked_next_multiple_of(HUGE_PAGE))
+                .map_or(slots, |bytes| bytes / slot.size),
+            _ => slots,
+        };
         let slots = slots.min(limit.saturating_sub(self.reserved));
         if slots == 0 {
             return Err(Refused::Exhausted);
@@ -203,11 +231,12 @@ impl Segments {
             .segment(slots)
             .ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
         // `layout` has a non-zero size: slots > 0 and slot.size >= 8.
-        let base = os::map(layout).ok_or(Refused::OutOfMemory {
+        let region = Region::new(layout, self.backing).map_err(|_| Refused::OutOfMemory {
             bytes: layout.size(),
         })?;
+        self.granted = Some(Granted::and(self.granted, region.granted()));
         self.list.push(Segment {
-            base,
+            region,
             capacity: slots,
             carved: 0,
         });
@@ -223,13 +252,13 @@ impl Segments {
     ) -> impl Iterator<Item = (usize, usize)> + Clone + '_ {
         self.list
             .iter()
-            .map(move |seg| (seg.base.as_ptr().addr(), seg.carved * slot.size))
+            .map(move |seg| (seg.base().as_ptr().addr(), seg.carved * slot.size))
     }
 
     /// Whether `ptr` is the start of a carved slot of one of the segments.
     pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> bool {
         self.list.iter().any(|seg| {
-            let offset = ptr.addr().wrapping_sub(seg.base.as_ptr().addr());
+            let offset = ptr.addr().wrapping_sub(seg.base().as_ptr().addr());
             offset < seg.carved * slot.size && offset % slot.size == 0
         })
     }
@@ -243,11 +272,11 @@ impl Segments {
         counts.resize(self.list.len(), 0usize);
         let mut order = sys_vec();
         order.extend(0..self.list.len());
-        order.sort_by_key(|&i| self.list[i].base.as_ptr().addr());
+        order.sort_by_key(|&i| self.list[i].base().as_ptr().addr());
         let find = |p: *mut FreeSlot| -> Option<usize> {
-            let at = order.partition_point(|&i| self.list[i].base.as_ptr().addr() <= p.addr());
+            let at = order.partition_point(|&i| self.list[i].base().as_ptr().addr() <= p.addr());
             let i = order[at.checked_sub(1)?];
-            let end = self.list[i].base.as_ptr().addr() + self.list[i].capacity * slot.size;
+            let end = self.list[i].base().as_ptr().addr() + self.list[i].capacity * slot.size;
             (p.addr() < end).then_some(i)
         };
         for &p in free.iter() {
@@ -267,33 +296,35 @@ impl Segments {
             let keep = !doomed[index];
             index += 1;
             if !keep {
-                let layout = slot
-                    .segment(seg.capacity)
-                    .expect("layout was valid at grow");
-                poison::release(seg.base.as_ptr(), layout.size());
-                // SAFETY: the block was mapped by `grow` with this very layout and, every
-                // carved slot being free and in our hands, nobody else refers to it.
-                unsafe { os::unmap(seg.base, layout) };
-                bytes += layout.size();
+                // Every carved slot is free and in our hands, so nobody refers to the
+                // segment any more: `retain` drops it, which gives its region back.
+                let size = seg.capacity * slot.size;
+                poison::release(seg.base().as_ptr(), size);
+                bytes += size;
             }
             keep
         });
+        self.granted = self.regrant();
         self.reserved = self.list.iter().map(|s| s.capacity).sum();
         self.carved = self.list.iter().map(|s| s.carved).sum();
         self.cursor = 0;
         bytes
     }
 
+    /// What the segments left after a trim got, all together.
+    fn regrant(&self) -> Option<Granted> {
+        self.list.iter().fold(None, |held, seg| {
+            Some(Granted::and(held, seg.region.granted()))
+        })
+    }
+
     /// Gives every segment back. The caller guarantees no slot is in use.
     pub(crate) fn release_all(&mut self, slot: SlotLayout) {
         for seg in self.list.drain(..) {
-            let layout = slot
-                .segment(seg.capacity)
-                .expect("layout was valid at grow");
-            poison::release(seg.base.as_ptr(), layout.size());
-            // SAFETY: mapped by `grow` with this layout; the caller guarantees no slot is used.
-            unsafe { os::unmap(seg.base, layout) };
+            poison::release(seg.base().as_ptr(), seg.capacity * slot.size);
+            // Dropping the segment gives its region back; no slot is in use.
         }
+        self.granted = None;
         self.reserved = 0;
         self.carved = 0;
         self.cursor = 0;
@@ -338,7 +369,7 @@ mod tests {
     #[test]
     fn carve_grows_geometrically_and_respects_the_limit() {
         let slot = SlotLayout::for_layout(Layout::new::<u64>());
-        let mut segs = Segments::new();
+        let mut segs = Segments::new(Backing::Heap);
         let mut taken = sys_vec();
         for _ in 0..5 {
             let mag = segs.carve(slot, 4, 4, 20, Secret::UNSET).unwrap();

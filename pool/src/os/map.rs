@@ -1,64 +1,42 @@
-//! Blocks straight from the OS: on Unix, blocks of [`MAP_THRESHOLD`] bytes or more are
-//! anonymous `mmap`s, so [`unmap`] really hands the pages back (glibc's `free` would keep them
-//! once its dynamic mmap threshold has risen past their size). Smaller blocks, other platforms
-//! and Miri use [`System`].
+//! Anonymous mappings straight from the OS: `mmap` of whole pages at any power-of-two
+//! alignment, and `munmap`, which really hands the pages back (glibc's `free` would keep a
+//! large block once its dynamic mmap threshold has risen past its size). Without `mmap`
+//! (other platforms, Miri) [`AVAILABLE`] is false and regions come from `System`.
 
-use core::alloc::Layout;
-use core::ptr::NonNull;
-use std::alloc::{GlobalAlloc, System};
-
-/// Blocks at least this large are mapped directly.
+/// Heap blocks at least this large are mapped directly; smaller ones come from `System`.
 pub(crate) const MAP_THRESHOLD: usize = 256 * 1024;
+/// The base page size typool rounds mappings to.
+pub(crate) const PAGE: usize = 4096;
 
-/// A block of `layout` from the OS, or `None` if it refuses.
-pub(crate) fn map(layout: Layout) -> Option<NonNull<u8>> {
-    debug_assert!(layout.size() > 0);
-    if !mapped(layout) {
-        // SAFETY: callers never ask for zero bytes (asserted above).
-        return NonNull::new(unsafe { System.alloc(layout) });
-    }
-    imp::map(layout)
-}
-
-/// Gives back a block from [`map`].
-///
-/// # Safety
-///
-/// `ptr` came from [`map`] with this `layout` and is not used afterwards.
-pub(crate) unsafe fn unmap(ptr: NonNull<u8>, layout: Layout) {
-    if !mapped(layout) {
-        // SAFETY: `map` took this block from `System` with this layout (same test).
-        unsafe { System.dealloc(ptr.as_ptr(), layout) };
-        return;
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { imp::unmap(ptr, layout) };
-}
-
-fn mapped(layout: Layout) -> bool {
-    imp::AVAILABLE && layout.size() >= MAP_THRESHOLD
-}
+pub(crate) use imp::{anon, unmap, AVAILABLE};
 
 #[cfg(all(unix, not(miri)))]
 mod imp {
-    use core::alloc::Layout;
     use core::ptr::{self, NonNull};
 
-    pub(super) const AVAILABLE: bool = true;
-    const PAGE: usize = 4096;
+    pub(crate) const AVAILABLE: bool = true;
 
-    /// Maps `size` rounded up to pages, plus slack to cut an aligned block out of.
-    pub(super) fn map(layout: Layout) -> Option<NonNull<u8>> {
-        let size = layout.size().checked_add(PAGE - 1)? & !(PAGE - 1);
-        let slack = layout.align().saturating_sub(PAGE);
-        let total = size.checked_add(slack)?;
+    /// Maps `len` bytes (a multiple of `granule`, itself a multiple of the page size) at an
+    /// address aligned to `align` (a power of two), with `flags` added to an anonymous
+    /// private mapping (`MAP_HUGETLB` for reserved huge pages, whose `granule` is 2 MiB).
+    /// `None` if the kernel refuses or the sizes overflow.
+    pub(crate) fn anon(
+        len: usize,
+        align: usize,
+        granule: usize,
+        flags: i32,
+    ) -> Option<NonNull<u8>> {
+        debug_assert!(len > 0 && len % granule == 0 && align.is_power_of_two());
+        // Mappings come aligned to their granule; slack past that is cut off again below.
+        let slack = align.saturating_sub(granule);
+        let total = len.checked_add(slack)?;
         // SAFETY: an anonymous private mapping with no address hint has no preconditions.
         let raw = unsafe {
             libc::mmap(
                 ptr::null_mut(),
                 total,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
                 -1,
                 0,
             )
@@ -67,71 +45,61 @@ mod imp {
             return None;
         }
         let raw = raw.cast::<u8>();
-        let lead = raw.addr().wrapping_neg() & (layout.align() - 1);
-        // SAFETY: `lead <= slack` (mmap returns page-aligned addresses), so the aligned block
-        // `lead..lead + size` lies inside the mapping, and so do the cut-off edges.
+        let lead = raw.addr().wrapping_neg() & (align - 1);
+        // SAFETY: `raw` is `granule`-aligned and `align` a multiple of `granule`, so `lead` is
+        // a multiple of `granule` no larger than `slack`: the block `lead..lead + len` and both
+        // cut-off edges lie inside the mapping, and every length unmapped is whole granules.
         unsafe {
             if lead > 0 {
                 libc::munmap(raw.cast(), lead);
             }
             if slack > lead {
-                libc::munmap(raw.add(lead + size).cast(), slack - lead);
+                libc::munmap(raw.add(lead + len).cast(), slack - lead);
             }
             NonNull::new(raw.add(lead))
         }
     }
 
+    /// Gives back `len` bytes mapped at `ptr`.
+    ///
     /// # Safety
     ///
-    /// As [`super::unmap`].
-    pub(super) unsafe fn unmap(ptr: NonNull<u8>, layout: Layout) {
-        let size = (layout.size() + PAGE - 1) & !(PAGE - 1);
-        // SAFETY: `map` left exactly `size` bytes mapped at `ptr`, which the caller gives up.
-        let rc = unsafe { libc::munmap(ptr.as_ptr().cast(), size) };
+    /// `ptr` and `len` are exactly what [`anon`] mapped and returned, and nothing uses the
+    /// block afterwards.
+    pub(crate) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+        // SAFETY: forwarded from the caller.
+        let rc = unsafe { libc::munmap(ptr.as_ptr().cast(), len) };
         debug_assert_eq!(rc, 0, "munmap of a block typool mapped failed");
     }
 }
 
 #[cfg(not(all(unix, not(miri))))]
 mod imp {
-    use core::alloc::Layout;
     use core::ptr::NonNull;
 
-    pub(super) const AVAILABLE: bool = false;
+    pub(crate) const AVAILABLE: bool = false;
 
-    pub(super) fn map(_: Layout) -> Option<NonNull<u8>> {
-        unreachable!("`mapped` is false without mmap")
+    pub(crate) fn anon(_: usize, _: usize, _: usize, _: i32) -> Option<NonNull<u8>> {
+        None
     }
 
     /// # Safety
     ///
-    /// Never called.
-    pub(super) unsafe fn unmap(_: NonNull<u8>, _: Layout) {
-        unreachable!("`mapped` is false without mmap")
+    /// Never called: [`anon`] maps nothing.
+    pub(crate) unsafe fn unmap(_: NonNull<u8>, _: usize) {
+        unreachable!("nothing is mapped without mmap")
     }
 }
 
-#[cfg(all(test, not(typool_loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_and_large_blocks_are_aligned_writable_and_given_back() {
-        for (size, align) in [
-            (64, 8),
-            (4096, 4096),
-            (1 << 20, 1 << 16),
-            (300_000, 2 << 20),
-        ] {
-            let layout = Layout::from_size_align(size, align).unwrap();
-            let p = map(layout).expect("the OS gives a block");
-            assert_eq!(p.as_ptr().addr() % align, 0, "{layout:?}");
-            // SAFETY: the block is ours and `size` bytes long.
-            unsafe {
-                p.as_ptr().write_bytes(0xA5, size);
-                assert_eq!(*p.as_ptr().add(size - 1), 0xA5);
-                unmap(p, layout);
-            }
-        }
+/// `n` rounded up to a multiple of `granule` (a power of two), `None` on overflow.
+pub(crate) const fn round_up(n: usize, granule: usize) -> Option<usize> {
+    match n.checked_add(granule - 1) {
+        Some(m) => Some(m & !(granule - 1)),
+        None => None,
     }
+}
+
+/// Whether a heap region of `size` bytes is mapped rather than taken from `System`.
+pub(crate) const fn mapped(size: usize) -> bool {
+    AVAILABLE && size >= MAP_THRESHOLD
 }

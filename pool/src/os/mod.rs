@@ -8,20 +8,32 @@
 //! inside typool re-enters the global allocator, so none can recurse into itself or deadlock
 //! on its own lock.
 //!
-//! Large blocks (pool segments, buddy regions) come from [`map`] and go back through
-//! [`unmap`]. Where memory comes from — plain pages today; huge pages, a NUMA node or a file
-//! are the next backings — is decided here, so a new backing is a new file in this folder
-//! that `map` dispatches to.
+//! Large blocks — pool segments, the buddy's region, backed arena chunks — are [`Region`]s:
+//! a block from the [`Backing`] asked for, which knows what was [`Granted`] and gives itself
+//! back when dropped. One file per backing:
 //!
 //! | file | what it is |
 //! |---|---|
-//! | `map` | blocks from the OS: `mmap`/`munmap` for large blocks, `System` for the rest |
+//! | `backing` | the public [`Backing`], [`Granted`] and [`BackingError`] |
+//! | `region` | [`Region`]: a block from a backing, given back on drop |
+//! | `map` | anonymous `mmap`/`munmap` at any alignment (heap blocks of 256 KiB and up) |
+//! | `huge` | huge pages: `MAP_HUGETLB`, else `madvise(MADV_HUGEPAGE)`, else plain |
+//! | `numa` | `mbind` to a node, else plain |
+//! | `file` | shared mappings of a file (memmap2), laid end to end |
 //! | `sys_vec` | [`SysVec`]: bookkeeping that never touches the global allocator |
 //! | `asan` | AddressSanitizer's manual poisoning (`--cfg typool_asan`; nothing otherwise) |
 
 pub(crate) mod asan;
+mod backing;
+#[cfg(all(unix, not(miri)))]
+mod file;
+mod huge;
 mod map;
+mod numa;
+mod region;
 mod sys_vec;
 
-pub(crate) use map::{map, unmap};
+pub use backing::{Backing, BackingError, Granted};
+pub(crate) use huge::HUGE_PAGE;
+pub(crate) use region::Region;
 pub(crate) use sys_vec::{sys_vec, SysVec};

@@ -17,6 +17,7 @@
 //! samples a higher true peak can go unseen (by at most half a cache per thread). With threads
 //! freeing concurrently, a sample may count a free still in flight on another thread as live.
 
+use crate::os::Granted;
 use core::fmt;
 
 #[cfg(all(feature = "track-sites", not(typool_loom)))]
@@ -75,6 +76,9 @@ pub struct PoolStats {
     pub segments: usize,
     /// Bytes of all segments.
     pub bytes_reserved: usize,
+    /// What the kernel gave the segments for the pool's [`Backing`](crate::Backing): all of
+    /// them together, `Heap` when they differ or before the first (see [`Granted`]).
+    pub backing: Granted,
 }
 
 impl PoolStats {
@@ -114,7 +118,11 @@ impl fmt::Display for PoolStats {
             self.bytes_reserved / 1024,
             self.hit_rate() * 100.0,
             self.depot_transfers,
-        )
+        )?;
+        match self.backing {
+            Granted::Heap => Ok(()),
+            granted => write!(f, ", on {granted}"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ mod reexport {
 }
 
 #[derive(::typool::Pooled)]
-#[pooled(crate = "crate::reexport::pools", cache = 4)]
+#[pooled(crate = "crate::reexport::pools", cache = 4, huge_pages)]
 struct Job {
     id: u64,
 }

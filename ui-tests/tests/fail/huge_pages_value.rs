@@ -1,0 +1,7 @@
+#[derive(typool::Pooled)]
+#[pooled(huge_pages = 3)]
+struct Particle {
+    x: f32,
+}
+
+fn main() {}
