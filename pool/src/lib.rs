@@ -26,6 +26,7 @@
 //! | every pool in the process, for a dashboard | [`stats::all`], [`stats::render_prometheus`] (Prometheus text); feature `metrics`: `stats::publish_metrics`; feature `track-sites`: `Pool::leaks`, `stats::leak_report` |
 //! | any allocator, counted | [`TrackingAllocator`] (`#[global_allocator]` or `&TrackingAllocator`) |
 //! | release builds that catch double frees | feature `hardened` (debug builds always check) |
+//! | huge pages, a NUMA node or a file under a pool, arena or allocator | [`Backing`]: [`PoolConfig::backing`] (`#[pooled(huge_pages)]`, `#[pooled(numa = N)]`), [`Arena::with_backing`], [`BuddyAllocator::try_with_backing`], [`SlabAllocator::with_backing`]; what was [`Granted`] is in the stats |
 //!
 //! Collections over these allocators come from [`allocator_api2`] (0.2), re-exported here so
 //! that your program names the same version: `typool::allocator_api2::vec::Vec`.
@@ -40,7 +41,8 @@
 //!
 //! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
 //! what uses it. Dependencies point one way: `typed` → `engine` → `os`; `alloc` → `engine`;
-//! `arena` takes its chunks from the global allocator; every layer may use `stats` and `sync`;
+//! `arena` → `os` (chunks come from the global allocator, or from `os` for a backing);
+//! every layer may use `stats` (whose snapshots name `os`'s [`Granted`]) and `sync`;
 //! `observe` reads them all, for the process-wide view.
 //!
 //! | folder | what it is |
@@ -49,7 +51,7 @@
 //! | `engine/` | untyped slots: thread caches (the fast path), the lock-free depot, segments, per-thread tables, [`PoolConfig`] |
 //! | `alloc/` | variable-size allocators: [`SlabAllocator`], [`BuddyAllocator`], [`PoolAlloc`] |
 //! | `arena/` | [`Arena`]: bump allocation, the drop list, checkpoints, `&Arena` as an allocator; leases for `#[arena_scope]` |
-//! | `os/` | memory from the OS (`mmap` for large blocks; the place for new backings) and bookkeeping off the global allocator |
+//! | `os/` | memory from the OS: regions from each [`Backing`] (heap, huge pages, NUMA, file), one file each; bookkeeping off the global allocator |
 //! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
 //! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text; [`TrackingAllocator`] |
 //! | `sync.rs` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
@@ -58,7 +60,7 @@
 //! `PoolBox::new` → the type's thread-local cache (`typed/pooled.rs`) → `Pool::alloc_in`
 //! (`typed/pool.rs`) → `RawPool::alloc` (`engine/raw.rs`) → a cache hit (`engine/cache.rs`),
 //! or the slow path: the depot (`engine/depot.rs`), then a segment (`engine/segment.rs`),
-//! whose memory comes from `os/map.rs`. `IMPLEMENTATION.md` at the repository root walks
+//! whose memory is an `os::Region` (`os/region.rs`) from the pool's [`Backing`]. `IMPLEMENTATION.md` at the repository root walks
 //! through the invariants and the proofs of the lock-free parts.
 //!
 //! # Features of the handles

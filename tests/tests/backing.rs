@@ -392,3 +392,32 @@ fn regions_of_one_file_are_laid_end_to_end() {
     drop((a, b));
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn threads_growing_pools_on_one_file_get_disjoint_regions() {
+    let path = temp_path("threads");
+    let pools: Vec<Pool<[u64; 8]>> = (0..4)
+        .map(|_| Pool::with_config(PoolConfig::new().backing(Backing::File(path))))
+        .collect();
+    let all_in = std::sync::Barrier::new(pools.len());
+    std::thread::scope(|s| {
+        for (t, pool) in pools.iter().enumerate() {
+            let all_in = &all_in;
+            s.spawn(move || {
+                let value = |i: usize| (t << 32 | i) as u64;
+                // Each pool grows through several segments while the others do.
+                let held: Vec<_> = (0..20_000).map(|i| pool.alloc([value(i); 8])).collect();
+                all_in.wait();
+                for (i, h) in held.iter().enumerate() {
+                    assert!(h.iter().all(|&w| w == value(i)), "thread {t}, object {i}");
+                }
+            });
+        }
+    });
+    let reserved: usize = pools.iter().map(|p| p.stats().bytes_reserved).sum();
+    let on_disk = std::fs::metadata(path).unwrap().len() as usize;
+    assert!(on_disk >= reserved, "{on_disk} < {reserved}");
+    assert!(pools.iter().all(|p| p.stats().backing == Granted::File));
+    drop(pools);
+    std::fs::remove_file(path).unwrap();
+}

@@ -3,8 +3,9 @@
 //! [`Arena`]: bump allocation for everything a request (or a frame, or a query) needs, freed
 //! all at once.
 //!
-//! Takes its chunks from the global allocator and uses only `sync` (for the leases) and
-//! `os::asan` (under ASan, the free gap and rewound memory are poisoned); used by
+//! Takes its chunks from the global allocator — or, made with [`Arena::with_backing`], as
+//! `os::Region`s of that backing — and uses only `sync` (for the leases) and `os` (backed
+//! chunks; under ASan, the free gap and rewound memory are poisoned); used by
 //! `#[arena_scope]`'s generated code, through `typool::__private`.
 //!
 //! Nothing is freed one by one — [`Arena::reset`] frees it all and keeps the largest chunk for
@@ -13,7 +14,7 @@
 //!
 //! | file | what it is |
 //! |---|---|
-//! | `chunk` | chunks from the global allocator and the two cursors: the bump fast path, the slow path that moves to a new chunk |
+//! | `chunk` | chunks (global allocator or a backing) and the two cursors: the bump fast path, the slow path that moves to a new chunk |
 //! | `drop_list` | placing a value: bare, or behind a header on the list that drops it, newest first |
 //! | `rewind` | [`Checkpoint`], `scope`, `restore`, `reset`; why rewinding is sound |
 //! | `allocator` | `&Arena` as an allocator-api2 `Allocator`; [`ArenaVec`] |

@@ -1,7 +1,7 @@
 //! Statistics: what a pool holds and how well its caches work.
 //!
 //! This layer holds the snapshot types every other layer fills in, and depends on none of
-//! them; the process-wide functions here — [`all`], [`render_prometheus`] — are the
+//! them but `os`, whose [`Granted`] the snapshots report; the process-wide functions here — [`all`], [`render_prometheus`] — are the
 //! `observe` layer's, which reads every pool. Counters live in each thread's cache (see `engine/counters.rs`) so that counting
 //! costs the fast path no atomic read-modify-write; a pool sums its caches' counters under
 //! its registry lock. The sum is exact for threads that are quiet (or gone) while it runs; a
