@@ -23,8 +23,10 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Keys: `initial` (slots reserved at first use), `max` (bound on live objects), `cache`
-/// (thread-cache size, at least 2, default 64), `crate = "path"` (where typool is, when
-/// renamed). The type must be concrete (no generics), not a union, and not zero-sized.
+/// (thread-cache size, at least 2, default 64), `huge_pages` (segments on 2 MiB pages) or
+/// `numa = N` (segments bound to NUMA node N) — see `typool::Backing` —, `crate = "path"`
+/// (where typool is, when renamed). The type must be concrete (no generics), not a union,
+/// and not zero-sized.
 ///
 /// Collection aliases, declared with the type's visibility: `vec = Name` (`type Name =
 /// typool::PooledVec<T>`), `small_vec(Name, N)` (`typool::SmallVector<T, N>`), `stable_vec =

@@ -44,7 +44,11 @@ pub enum Backing {
     /// are added: memory larger than RAM pages to the file instead of swap, and what was
     /// written is in the file after the region is dropped. Regions are laid end to end, each
     /// at a page-aligned offset; a file that cannot be created, sized or mapped is an error
-    /// that names it.
+    /// that names it. The file belongs to this process while any region of it is mapped (another
+    /// process writing or truncating it would change memory under typool's feet). Regions given
+    /// back — a trimmed segment, a dropped arena — leave their bytes in the file; the file is
+    /// not shrunk or hole-punched, so it keeps the size of everything mapped from it since it
+    /// was created.
     File(&'static str),
 }
 
