@@ -26,9 +26,9 @@ enum Source {
     System,
     /// An anonymous mapping of this many bytes at `ptr` (`map::anon`).
     Anon { len: usize },
-    /// A shared mapping of a file; `ptr` lies inside it.
+    /// A shared mapping of a file; `ptr` lies inside it. Dropping it unmaps.
     #[cfg(all(unix, not(miri)))]
-    File(#[allow(dead_code)] super::file::Mapping),
+    File { _mapping: super::file::Mapping },
 }
 
 // SAFETY: a `Region` owns its block outright (see the invariant) and has no interior state;
@@ -44,41 +44,33 @@ impl Region {
     pub(crate) fn new(layout: Layout, backing: Backing) -> Result<Region, BackingError> {
         debug_assert!(layout.size() > 0);
         let (size, align) = (layout.size(), layout.align());
-        let oom = BackingError::OutOfMemory { bytes: size };
-        let anon = |granted| {
-            let len = round_up(size, PAGE)?;
-            let ptr = map::anon(len, align, PAGE, 0)?;
-            Some((ptr, Source::Anon { len }, granted))
-        };
-        let made = match backing {
+        let oom = || BackingError::OutOfMemory { bytes: size };
+        // An anonymous mapping: its address, its mapped length, what backs it.
+        let mapped = match backing {
             Backing::File(path) => return file(layout, path),
             _ if !map::AVAILABLE => None,
             Backing::Heap if !map::mapped(size) => None,
-            Backing::Heap => Some(anon(Granted::Heap).ok_or(oom)?),
-            Backing::HugePages => {
-                let (ptr, len, granted) = huge::map(size, align).ok_or(oom)?;
-                Some((ptr, Source::Anon { len }, granted))
+            Backing::Heap => {
+                let (ptr, len) = plain(size, align).ok_or_else(oom)?;
+                Some((ptr, len, Granted::Heap))
             }
+            Backing::HugePages => Some(huge::map(size, align).ok_or_else(oom)?),
             Backing::Numa(node) => {
-                let (ptr, source, _) = anon(Granted::Heap).ok_or(oom)?;
-                let Source::Anon { len } = source else {
-                    unreachable!()
-                };
+                let (ptr, len) = plain(size, align).ok_or_else(oom)?;
                 let granted = if numa::bind(ptr, len, node) {
                     Granted::Numa(node)
                 } else {
                     Granted::Heap
                 };
-                Some((ptr, source, granted))
+                Some((ptr, len, granted))
             }
         };
-        let (ptr, source, granted) = match made {
-            Some(made) => made,
+        let (ptr, source, granted) = match mapped {
+            Some((ptr, len, granted)) => (ptr, Source::Anon { len }, granted),
             None => {
                 // SAFETY: the layout has a non-zero size (asserted above).
-                let ptr = NonNull::new(unsafe { System.alloc(layout) });
-                let oom = BackingError::OutOfMemory { bytes: size };
-                (ptr.ok_or(oom)?, Source::System, Granted::Heap)
+                let ptr = NonNull::new(unsafe { System.alloc(layout) }).ok_or_else(oom)?;
+                (ptr, Source::System, Granted::Heap)
             }
         };
         Ok(Region {
@@ -100,6 +92,12 @@ impl Region {
     }
 }
 
+/// Plain pages: an anonymous mapping of `size` rounded up to pages, aligned to `align`.
+fn plain(size: usize, align: usize) -> Option<(NonNull<u8>, usize)> {
+    let len = round_up(size, PAGE)?;
+    Some((map::anon(len, align, PAGE, 0)?, len))
+}
+
 #[cfg(all(unix, not(miri)))]
 fn file(layout: Layout, path: &'static str) -> Result<Region, BackingError> {
     let (mapping, ptr) = super::file::map(path, layout.size(), layout.align())
@@ -107,7 +105,7 @@ fn file(layout: Layout, path: &'static str) -> Result<Region, BackingError> {
     Ok(Region {
         ptr,
         layout,
-        source: Source::File(mapping),
+        source: Source::File { _mapping: mapping },
         granted: Granted::File,
     })
 }
@@ -129,7 +127,7 @@ impl Drop for Region {
             Source::Anon { len } => unsafe { map::unmap(self.ptr, len) },
             // The mapping unmaps itself when the field drops.
             #[cfg(all(unix, not(miri)))]
-            Source::File(_) => {}
+            Source::File { .. } => {}
         }
     }
 }
