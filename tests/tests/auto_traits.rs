@@ -59,3 +59,16 @@ fn one_word() {
     assert_eq!(size_of::<PoolBox<Plain>>(), size_of::<usize>());
     assert_eq!(size_of::<Option<PoolBox<Neither>>>(), size_of::<usize>());
 }
+
+#[test]
+fn backing_types_cross_threads_and_errors_box_up() {
+    is_send::<typool::Backing>();
+    is_sync::<typool::Backing>();
+    is_send::<typool::Granted>();
+    is_sync::<typool::Granted>();
+    // `?` into `Box<dyn Error + Send + Sync>` needs all three.
+    fn boxes<E: std::error::Error + Send + Sync + 'static>() {}
+    boxes::<typool::BackingError>();
+    is_send::<typool::BuddyAllocator>();
+    is_sync::<typool::BuddyAllocator>();
+}
