@@ -543,11 +543,7 @@ impl SlabAllocator {
     /// What the kernel granted the segments of the classes in use, all together: `Heap`
     /// when they differ or before the first (see [`Granted`]).
     pub fn backing(&self) -> Granted {
-        self.classes
-            .iter()
-            .filter_map(RawPool::granted)
-            .fold(None, |held, g| Some(Granted::and(held, g)))
-            .unwrap_or_default()
+        Granted::together(self.classes.iter().filter_map(RawPool::granted)).unwrap_or_default()
     }
 
     /// How well the classes use their memory: see [`FragmentationReport`].

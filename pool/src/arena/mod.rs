@@ -317,10 +317,7 @@ impl Arena {
             bytes_reserved: chunks.iter().map(|c| c.cap).sum(),
             chunks: chunks.len(),
             resets: self.resets.get(),
-            backing: chunks
-                .iter()
-                .fold(None, |held, c| Some(Granted::and(held, c.granted())))
-                .unwrap_or_default(),
+            backing: Granted::together(chunks.iter().map(Chunk::granted)).unwrap_or_default(),
         }
     }
 }

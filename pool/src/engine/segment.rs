@@ -120,8 +120,6 @@ pub(crate) struct Segments {
     carved: usize,
     /// Where new segments come from.
     backing: Backing,
-    /// What the segments in `list` got, all together (`None` while there are none).
-    granted: Option<Granted>,
 }
 
 // SAFETY: a `Segments` owns its blocks outright; the raw pointers are not shared with
@@ -136,13 +134,12 @@ impl Segments {
             reserved: 0,
             carved: 0,
             backing,
-            granted: None,
         }
     }
 
     /// What the kernel gave the segments held (see [`Granted`]); `None` before the first.
     pub(crate) fn granted(&self) -> Option<Granted> {
-        self.granted
+        Granted::together(self.list.iter().map(|seg| seg.region.granted()))
     }
 
     pub(crate) fn reserved_slots(&self) -> usize {
@@ -234,7 +231,6 @@ impl Segments {
         let region = Region::new(layout, self.backing).map_err(|_| Refused::OutOfMemory {
             bytes: layout.size(),
         })?;
-        self.granted = Some(Granted::and(self.granted, region.granted()));
         self.list.push(Segment {
             region,
             capacity: slots,
@@ -304,18 +300,10 @@ impl Segments {
             }
             keep
         });
-        self.granted = self.regrant();
         self.reserved = self.list.iter().map(|s| s.capacity).sum();
         self.carved = self.list.iter().map(|s| s.carved).sum();
         self.cursor = 0;
         bytes
-    }
-
-    /// What the segments left after a trim got, all together.
-    fn regrant(&self) -> Option<Granted> {
-        self.list.iter().fold(None, |held, seg| {
-            Some(Granted::and(held, seg.region.granted()))
-        })
     }
 
     /// Gives every segment back. The caller guarantees no slot is in use.
@@ -324,7 +312,6 @@ impl Segments {
             poison::release(seg.base().as_ptr(), seg.capacity * slot.size);
             // Dropping the segment gives its region back; no slot is in use.
         }
-        self.granted = None;
         self.reserved = 0;
         self.carved = 0;
         self.cursor = 0;

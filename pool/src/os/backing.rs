@@ -76,13 +76,12 @@ pub enum Granted {
 }
 
 impl Granted {
-    /// What a holder of regions reports after one more region got `next`.
-    pub(crate) fn and(held: Option<Granted>, next: Granted) -> Granted {
-        match held {
-            None => next,
-            Some(g) if g == next => g,
-            Some(_) => Granted::Heap,
-        }
+    /// What a holder of regions reports: their common grant, `Heap` when they differ, `None`
+    /// when there are none.
+    pub(crate) fn together(grants: impl IntoIterator<Item = Granted>) -> Option<Granted> {
+        grants
+            .into_iter()
+            .reduce(|a, b| if a == b { a } else { Granted::Heap })
     }
 
     /// One word, for an atomic mirror: `0` is "no region yet".
@@ -183,12 +182,16 @@ mod tests {
             assert_eq!(Granted::from_bits(Granted::to_bits(g)), g);
         }
         let thp = Granted::TransparentHugePages;
-        assert_eq!(Granted::and(None, thp), thp);
-        assert_eq!(Granted::and(Some(thp), thp), thp);
-        assert_eq!(Granted::and(Some(thp), Granted::Heap), Granted::Heap);
+        assert_eq!(Granted::together([]), None);
+        assert_eq!(Granted::together([thp]), Some(thp));
+        assert_eq!(Granted::together([thp, thp]), Some(thp));
         assert_eq!(
-            Granted::and(Some(Granted::Numa(0)), Granted::Numa(1)),
-            Granted::Heap
+            Granted::together([thp, Granted::Heap, thp]),
+            Some(Granted::Heap)
+        );
+        assert_eq!(
+            Granted::together([Granted::Numa(0), Granted::Numa(1)]),
+            Some(Granted::Heap)
         );
     }
 
