@@ -11,6 +11,7 @@
 // `Mutex<Vec<Box<T>>>` is the baseline users write; keep it as such.
 #![allow(clippy::vec_box)]
 
+pub mod binary_trees;
 pub mod chase;
 pub mod churn;
 pub mod contenders;

@@ -1,37 +1,54 @@
-//! Thread caches: the fast path.
+//! Thread caches: the fast path, and the policy of everything a thread keeps.
 //!
 //! A [`LocalCache`] belongs to one thread and holds up to two magazines of free slots: `cur`,
 //! which allocation pops and free pushes, and `prev`, a spare (the magazine scheme of
-//! Bonwick's Vmem, as in mimalloc's local free lists). Allocation that finds `cur` empty swaps
-//! in `prev` if it has slots, else takes a magazine from the depot; free that finds `cur` full
-//! moves it to `prev`, first handing an already full `prev` to the depot. So a thread that
-//! alternates alloc and free around the boundary never touches shared state twice in a row.
+//! Bonwick's Vmem). Allocation that finds `cur` empty swaps in `prev` if it has slots, else
+//! takes a magazine from the thread's stash, else asks the pool (the depot, then the
+//! segments); free that finds `cur` full moves it to `prev`, first putting an already full
+//! `prev` on the stash — or, when the stash is at its bound, handing it to the pool's depot.
+//! So a thread that alternates alloc and free around a boundary never touches shared state
+//! twice in a row, and a thread whose demand swings wider keeps its memory to itself.
 //!
-//! Nothing here does an atomic read-modify-write: the hit path is a load, a test, two stores
+//! Nothing on the hit path does an atomic read-modify-write: it is a load, a test, two stores
 //! and a counter bump. The counters are atomics only so that `stats()` may read them from
 //! another thread; their owner updates them with a relaxed load and store.
 //!
-//! Sizing adapts: a thread that hands a magazine to the depot and later has to take one back
-//! (its demand swings wider than its cache) doubles its magazine size, up to
-//! `PoolConfig::GROWTH` times the configured one (and `PoolConfig::GROWTH_BYTES` of slots),
-//! in unbounded pools. Without that, such a
-//! thread pays a depot round trip per magazine — and, with other threads about, gets back
-//! magazines whose slots were last written by another core: a cache miss per object. With it,
-//! the steady state of an oscillating thread touches no shared state at all. Magazines of
-//! different sizes mix freely in the depot (each carries its length).
+//! # What the cache decides
 //!
-//! A cache must not move once registered (the pool's registry points at its counters): it
+//! The pool only carries magazines; this file decides when they move and how big they are:
+//!
+//! - **Magazine size.** Every magazine a cache takes from outside its two (its stash or the
+//!   pool) is twice the size of the last, up to `PoolConfig::GROWTH` times the configured one
+//!   (and `PoolConfig::GROWTH_BYTES` of slots), in unbounded pools: a thread whose demand
+//!   swings wider than its two magazines, or that builds a large structure, soon moves memory
+//!   in large batches, while a thread that needs a few objects keeps a few.
+//! - **Stash bound.** The stash starts empty and bounded to nothing: a thread that only frees
+//!   (the consumer of a producer/consumer pair) hands every surplus magazine to the depot,
+//!   where the producer finds it. A thread that handed magazines to the depot and then had
+//!   to take memory from the pool again has shown that it reuses what it frees: its bound
+//!   grows by what it handed over, up to `PoolConfig::STASH_BYTES`. Bounded pools keep no
+//!   stash, since slots parked in caches count against `max`.
+//!
+//! Magazines of different sizes mix freely in stashes and the depot (each carries its
+//! length).
+//!
+//! A cache must not move once registered (the pool's registry points at its shared part): it
 //! lives in a `thread_local!` or in a pool's cache table, both of which stay put.
 //!
-//! Invariant: `cur` holds `len <= limit` slots; `limit == 0` exactly while the cache is not yet
-//! registered with its pool (so the first alloc and the first free both take the slow path,
-//! which registers it).
+//! Invariants: `cur` holds `len <= limit` slots (except after a failed depot push: then the
+//! next free retries); `limit == 0` exactly while the cache is not registered with its pool
+//! (so the first alloc and the first free both take the slow path, which registers it);
+//! `stashed` counts the slots the owner put on its stash and did not take back, so it is at
+//! least what the stash holds (a steal takes slots without telling it).
 
 use crate::engine::counters::Counters;
+use crate::engine::depot::Stash;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::poison;
-use crate::sync::{bump, loom_const_fn, Ordering};
+use crate::engine::raw::RawPool;
+use crate::engine::segment::Refused;
+use crate::sync::{bump, loom_const_fn};
 use core::cell::Cell;
 use core::ptr;
 
@@ -42,8 +59,12 @@ pub struct LocalCache {
     len: Cell<u32>,
     limit: Cell<u32>,
     prev: Cell<Magazine>,
-    /// Whether this cache handed a magazine to the depot since it last took one.
-    flushed: Cell<bool>,
+    /// Slots put on the stash and not taken back (see the invariants).
+    stashed: Cell<u32>,
+    /// How many slots the stash may hold.
+    stash_cap: Cell<u32>,
+    /// Slots handed to the depot since the cache last took memory from the pool.
+    spilled: Cell<u32>,
     /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
     #[cfg(typool_asan)]
     slot_size: Cell<usize>,
@@ -51,7 +72,15 @@ pub struct LocalCache {
     /// (checked builds only; set on registration).
     #[cfg(any(debug_assertions, feature = "hardened"))]
     guard: Cell<(Secret, Owner)>,
+    pub(crate) shared: CacheShared,
+}
+
+/// The part of a cache that other threads may touch: its counters, which `stats()` reads,
+/// and its stash, which `trim` and thread exit steal from. The pool's registry points here.
+#[derive(Debug)]
+pub(crate) struct CacheShared {
     pub(crate) counters: Counters,
+    pub(crate) stash: Stash,
 }
 
 impl core::fmt::Debug for LocalCache {
@@ -72,12 +101,14 @@ impl LocalCache {
                 len: Cell::new(0),
                 limit: Cell::new(0),
                 prev: Cell::new(Magazine::EMPTY),
-                flushed: Cell::new(false),
+                stashed: Cell::new(0),
+                stash_cap: Cell::new(0),
+                spilled: Cell::new(0),
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
                 #[cfg(any(debug_assertions, feature = "hardened"))]
                 guard: Cell::new((Secret::UNSET, Owner::UNKNOWN)),
-                counters: Counters::new(),
+                shared: CacheShared { counters: Counters::new(), stash: Stash::new() },
             }
         }
     }
@@ -94,7 +125,7 @@ impl LocalCache {
         // its pool's secret.
         self.head.set(unsafe { secret.take(slot, &owner) });
         self.len.set(self.len.get() - 1);
-        bump(&self.counters.allocs, 1);
+        bump(&self.shared.counters.allocs, 1);
         poison::live_slot(slot, self.slot_size());
         Some(slot)
     }
@@ -118,7 +149,7 @@ impl LocalCache {
         unsafe { secret.link(slot, self.head.get()) };
         self.head.set(slot);
         self.len.set(len + 1);
-        bump(&self.counters.frees, 1);
+        bump(&self.shared.counters.frees, 1);
         poison::free_slot(slot, self.slot_size());
         Ok(())
     }
@@ -182,7 +213,7 @@ impl LocalCache {
     }
 
     /// Takes `cur` out, leaving it empty.
-    pub(crate) fn take_cur(&self) -> Magazine {
+    fn take_cur(&self) -> Magazine {
         Magazine {
             head: self.head.replace(ptr::null_mut()),
             len: self.len.replace(0),
@@ -190,7 +221,7 @@ impl LocalCache {
     }
 
     /// Installs `mag` as `cur` (which must be empty).
-    pub(crate) fn set_cur(&self, mag: Magazine) {
+    fn set_cur(&self, mag: Magazine) {
         debug_assert!(
             self.head.get().is_null(),
             "cur still holds {} slots",
@@ -200,51 +231,150 @@ impl LocalCache {
         self.len.set(mag.len);
     }
 
-    pub(crate) fn take_prev(&self) -> Magazine {
-        self.prev.replace(Magazine::EMPTY)
-    }
-
-    pub(crate) fn set_prev(&self, mag: Magazine) {
-        self.prev.set(mag);
-    }
-
-    pub(crate) fn prev_len(&self) -> u32 {
-        self.prev.get().len
-    }
-
-    /// Notes a magazine handed to the depot.
-    pub(crate) fn note_flush(&self) {
-        self.flushed.set(true);
-    }
-
-    /// Notes a magazine taken from shared state; if the cache had flushed one since the last
-    /// time, its demand oscillates past its size: grow the magazines (up to `max`).
-    pub(crate) fn note_refill(&self, max: u32) {
-        if self.flushed.replace(false) {
-            let limit = self.limit.get();
-            self.limit.set(limit.saturating_mul(2).min(max).max(limit));
+    /// Slow path of allocation: `cur` is empty (or the cache is not registered). Refills it
+    /// from `prev`, the stash or the pool, and pops.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refill(&self, pool: &RawPool) -> Result<*mut FreeSlot, Refused> {
+        if !self.is_registered() {
+            pool.register(self);
         }
+        let mut from_pool = false;
+        if self.head.get().is_null() {
+            let prev = self.prev.replace(Magazine::EMPTY);
+            let mag = if prev.len > 0 {
+                prev
+            } else {
+                let (mag, shared) = self.take(pool)?;
+                from_pool = shared;
+                bump(&self.shared.counters.misses, 1);
+                let limit = self.limit.get();
+                let max = pool.config().max_magazine(pool.slot_size());
+                self.limit.set(limit.saturating_mul(2).min(max).max(limit));
+                mag
+            };
+            self.set_cur(mag);
+        }
+        let slot = self
+            .pop()
+            .expect("a refilled magazine holds at least one slot");
+        if from_pool {
+            pool.sample_peak();
+        }
+        Ok(slot)
     }
 
-    /// Slots per magazine this cache works with now.
-    pub(crate) fn limit(&self) -> u32 {
-        self.limit.get()
+    /// A magazine from the stash, else from the pool (whose memory this thread then has
+    /// shown it reuses: see "Stash bound"); and whether it came from the pool.
+    fn take(&self, pool: &RawPool) -> Result<(Magazine, bool), Refused> {
+        if let Some(mag) = self.shared.stash.pop(pool.depot()) {
+            self.stashed.set(self.stashed.get().saturating_sub(mag.len));
+            return Ok((mag, false));
+        }
+        self.stashed.set(0);
+        let spilled = self.spilled.replace(0);
+        if spilled > 0 {
+            let max = pool.config().max_stash(pool.slot_size());
+            self.stash_cap
+                .set(self.stash_cap.get().saturating_add(spilled).min(max));
+        }
+        let mag = pool.take(self.limit.get())?;
+        bump(&self.shared.counters.transfers, 1);
+        Ok((mag, true))
     }
 
-    /// Counts an allocation that the slow path served.
-    pub(crate) fn count_miss(&self) {
-        bump(&self.counters.misses, 1);
+    /// Slow path of free: `cur` is full (or the cache is not registered or closed). Makes
+    /// room — `cur` becomes `prev`, a full `prev` goes to the stash or the depot — and pushes.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is a slot of `pool` that holds no live object and is in no chain.
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn overflow(&self, pool: &RawPool, slot: *mut FreeSlot) {
+        if !self.is_registered() {
+            pool.register(self);
+        } else {
+            let prev = self.prev.replace(Magazine::EMPTY);
+            if prev.len > 0 {
+                if let Err(mut full) = self.send_away(pool, prev) {
+                    // No memory for a descriptor: keep every slot, in one oversized `cur`
+                    // (the next free finds it full and tries again).
+                    let secret = self.secret();
+                    // SAFETY: both chains are this cache's, linked with its secret, and their
+                    // slots and the caller's are free, ours, and in no other chain
+                    // (`for_each` reads a link before handing its slot on).
+                    unsafe {
+                        self.take_cur().for_each(secret, |s| full.push(s, secret));
+                        full.push(slot, secret);
+                    }
+                    self.set_cur(full);
+                    bump(&self.shared.counters.frees, 1);
+                    return;
+                }
+            }
+            self.prev.set(self.take_cur());
+        }
+        // SAFETY: forwarded from the caller; `cur` now has room.
+        let pushed = unsafe { self.push(slot) };
+        debug_assert!(pushed.is_ok(), "a cache with room refused a slot");
     }
 
-    /// Closes the cache, handing back its counters: it registers again on next use.
-    pub(crate) fn close(&self) -> [u64; 3] {
-        self.limit.set(0);
-        [
-            &self.counters.allocs,
-            &self.counters.frees,
-            &self.counters.misses,
-        ]
-        .map(|c| c.swap(0, Ordering::Relaxed))
+    /// Puts a full magazine on the stash while it is below its bound, else in the depot.
+    fn send_away(&self, pool: &RawPool, mag: Magazine) -> Result<(), Magazine> {
+        let stashed = self.stashed.get().saturating_add(mag.len);
+        if stashed <= self.stash_cap.get() && self.shared.stash.push(pool.depot(), mag).is_ok() {
+            self.stashed.set(stashed);
+            return Ok(());
+        }
+        pool.give(mag)?;
+        self.spilled.set(self.spilled.get().saturating_add(mag.len));
+        bump(&self.shared.counters.transfers, 1);
+        Ok(())
+    }
+
+    /// Hands every free slot this cache holds — `cur`, `prev` and the stash — to the depot,
+    /// where `trim` can see them; keeps what the depot has no descriptor for. The cache stays
+    /// registered.
+    pub(crate) fn flush(&self, pool: &RawPool) {
+        let prev = self.prev.replace(Magazine::EMPTY);
+        if prev.len > 0 {
+            if let Err(prev) = pool.give(prev) {
+                self.prev.set(prev);
+            }
+        }
+        let cur = self.take_cur();
+        if cur.len > 0 {
+            if let Err(cur) = pool.give(cur) {
+                self.set_cur(cur);
+            }
+        }
+        pool.steal_stash(&self.shared);
+        self.stashed.set(0);
+        bump(&self.shared.counters.transfers, 1);
+    }
+
+    /// Hands all of the cache's slots and descriptors to the pool and unregisters it
+    /// (thread exit; for a table's cache, also when its id is given back). It registers
+    /// again on next use.
+    pub(crate) fn retire(&self, pool: &RawPool) {
+        if !self.is_registered() {
+            return;
+        }
+        for mag in [self.take_cur(), self.prev.replace(Magazine::EMPTY)] {
+            if mag.len > 0 {
+                pool.give_or_abort(mag);
+            }
+        }
+        pool.steal_stash(&self.shared);
+        self.shared.stash.return_spares(pool.depot());
+        self.stashed.set(0);
+        self.stash_cap.set(0);
+        self.spilled.set(0);
+        pool.unregister(self, || {
+            self.limit.set(0);
+            self.shared.counters.take()
+        });
     }
 }
 

@@ -144,6 +144,25 @@ impl PoolConfig {
     /// Bytes of slots one grown magazine may hold at most (a thread holds two): 128 KiB.
     pub const GROWTH_BYTES: usize = 128 * 1024;
 
+    /// Bytes of free slots one thread's stash may hold at most, in an unbounded pool (see
+    /// `engine/cache.rs`): 64 MiB. A thread earns its stash by reusing what it frees; trim,
+    /// and the thread's exit, hand the stash back to the pool.
+    pub const STASH_BYTES: usize = 64 * 1024 * 1024;
+
+    /// How many `slot_size`-byte slots a thread's stash may hold: [`Self::STASH_BYTES`] of
+    /// them in unbounded pools, none in bounded ones (parked slots count against `max`).
+    pub(crate) const fn max_stash(&self, slot_size: usize) -> u32 {
+        if self.max.is_some() {
+            return 0;
+        }
+        let slots = Self::STASH_BYTES / slot_size;
+        if slots > u32::MAX as usize {
+            u32::MAX
+        } else {
+            slots as u32
+        }
+    }
+
     /// The most slots this pool may ever carve, if bounded.
     pub(crate) const fn limit(&self) -> usize {
         match self.max {

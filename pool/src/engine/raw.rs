@@ -1,16 +1,18 @@
-//! The untyped pool: slot layout, segments, depot, registry — and the slow paths.
+//! The untyped pool: slot layout, segments, depot, registry — what carries magazines.
 //!
 //! [`RawPool`] knows slots only by size and alignment, so every typed pool shares one copy of
-//! this code (and the slab allocator's size classes can reuse it). The fast path lives in
-//! `cache.rs`; this file holds what runs when a cache is empty or full.
+//! this code (and the slab allocator's size classes can reuse it). The fast path and the
+//! decisions of when magazines move live in `cache.rs`; this file hands caches magazines
+//! ([`RawPool::take`]: the depot, else fresh slots from the segments), takes them back
+//! ([`RawPool::give`]: the depot), and keeps the registry of caches.
 //!
 //! Where a free slot can be — exactly one of these at any time:
-//! a thread cache's `cur` or `prev`, a magazine in the depot, a magazine in a caller's hand
-//! (between a depot pop and its use), or never carved. `trim` relies on this: holding every
+//! a thread cache's `cur` or `prev`, a magazine on a cache's stash or in the depot, a magazine
+//! in a caller's hand (between a pop and its use), or never carved. `trim` relies on this: holding every
 //! depot magazine and the grow lock, it knows a segment is unused when all its carved slots
 //! are in its hand.
 
-use crate::engine::cache::LocalCache;
+use crate::engine::cache::{CacheShared, LocalCache};
 use crate::engine::config::PoolConfig;
 use crate::engine::depot::Depot;
 use crate::engine::guard::{Owner, Secret};
@@ -86,12 +88,20 @@ impl RawPool {
         &self.config
     }
 
+    pub(crate) fn slot_size(&self) -> usize {
+        self.slot.size
+    }
+
+    pub(crate) fn depot(&self) -> &Depot {
+        &self.depot
+    }
+
     /// A free slot from `cache`, refilling it when empty.
     #[inline(always)]
     pub(crate) fn alloc(&self, cache: &LocalCache) -> Result<*mut FreeSlot, Refused> {
         match cache.pop() {
             Some(slot) => Ok(slot),
-            None => self.refill(cache),
+            None => cache.refill(self),
         }
     }
 
@@ -105,39 +115,15 @@ impl RawPool {
         // SAFETY: forwarded from the caller.
         if let Err(slot) = unsafe { cache.push(slot) } {
             // SAFETY: forwarded from the caller.
-            unsafe { self.make_room(cache, slot) };
+            unsafe { cache.overflow(self, slot) };
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn refill(&self, cache: &LocalCache) -> Result<*mut FreeSlot, Refused> {
-        if !cache.is_registered() {
-            self.register(cache);
+    /// A magazine of up to `want` free slots for a cache: from the depot, else carved.
+    pub(crate) fn take(&self, want: u32) -> Result<Magazine, Refused> {
+        if let Some(mag) = self.depot.pop() {
+            return Ok(mag);
         }
-        if cache.prev_len() > 0 {
-            cache.set_cur(cache.take_prev());
-        } else {
-            let mag = match self.depot.pop() {
-                Some(mag) => {
-                    self.note_transfers();
-                    mag
-                }
-                None => self.carve(cache.limit())?,
-            };
-            cache.note_refill(self.config.max_magazine(self.slot.size));
-            cache.count_miss();
-            cache.set_cur(mag);
-        }
-        let slot = cache
-            .pop()
-            .expect("a refilled magazine holds at least one slot");
-        self.sample_peak();
-        Ok(slot)
-    }
-
-    /// Fresh slots from the segments, growing them if need be.
-    fn carve(&self, want: u32) -> Result<Magazine, Refused> {
         let first = self.config.first_segment();
         let mut segs = lock(&self.segments);
         let mag = segs.carve(self.slot, want, first, self.config.limit(), self.secret());
@@ -147,47 +133,41 @@ impl RawPool {
         mag
     }
 
-    /// # Safety
-    ///
-    /// As [`Self::free`].
-    #[cold]
-    #[inline(never)]
-    unsafe fn make_room(&self, cache: &LocalCache, slot: *mut FreeSlot) {
-        if !cache.is_registered() {
-            self.register(cache);
-        } else if cache.prev_len() == 0 {
-            cache.set_prev(cache.take_cur());
-        } else if let Err(mut full) = self.depot.push(cache.take_prev()) {
-            // No memory for a descriptor: keep every slot, in one oversized `cur` (the next
-            // free finds it full and tries the depot again).
-            let secret = cache.secret();
-            // SAFETY: both chains are this cache's, linked with its secret, and their slots
-            // and the caller's are free, ours, and in no other chain (`for_each` reads a link
-            // before handing its slot on).
-            unsafe {
-                cache.take_cur().for_each(secret, |s| full.push(s, secret));
-                full.push(slot, secret);
-            }
-            cache.set_cur(full);
-            crate::sync::bump(&cache.counters.frees, 1);
-            return;
-        } else {
-            self.note_transfers();
-            cache.note_flush();
-            cache.set_prev(cache.take_cur());
-        }
-        // SAFETY: forwarded from the caller; `cur` now has room.
-        let pushed = unsafe { cache.push(slot) };
-        debug_assert!(pushed.is_ok(), "a cache with room refused a slot");
+    /// Hands a magazine (non-empty, owned by the caller) to the depot; gives it back if the
+    /// system refuses memory for a descriptor.
+    pub(crate) fn give(&self, mag: Magazine) -> Result<(), Magazine> {
+        self.depot.push(mag)
     }
 
-    fn register(&self, cache: &LocalCache) {
-        lock(&self.record().registry).add(&cache.counters);
+    /// As [`give`](Self::give), for callers that cannot keep the magazine (thread exit).
+    pub(crate) fn give_or_abort(&self, mag: Magazine) {
+        if self.depot.push(mag).is_err() {
+            handle_alloc_error(Layout::new::<[u64; 32]>());
+        }
+    }
+
+    /// Moves every magazine of `cache`'s stash to the depot.
+    pub(crate) fn steal_stash(&self, cache: &CacheShared) {
+        while let Some(mag) = cache.stash.steal(&self.depot) {
+            self.give_or_abort(mag);
+        }
+    }
+
+    /// Lists `cache` in the registry and opens it (its first slow path).
+    pub(crate) fn register(&self, cache: &LocalCache) {
+        lock(&self.record().registry).add(&cache.shared);
         let owner = Owner {
             name: self.name,
             slot_size: self.slot.size,
         };
         cache.open(self.config.magazine(), self.secret(), owner);
+    }
+
+    /// Takes `cache` off the registry, keeping what `close` says it counted.
+    pub(crate) fn unregister(&self, cache: &LocalCache, close: impl FnOnce() -> [u64; 4]) {
+        let mut registry = lock(&self.record().registry);
+        let counted = close();
+        registry.remove(&cache.shared, counted);
     }
 
     /// This pool's free-list secret, drawn on first use.
@@ -215,42 +195,13 @@ impl RawPool {
 
     /// Hands all of `cache`'s slots to the depot and unregisters it (thread exit).
     pub(crate) fn retire(&self, cache: &LocalCache) {
-        if !cache.is_registered() {
-            return;
-        }
-        for mag in [cache.take_cur(), cache.take_prev()] {
-            if mag.len > 0 {
-                self.depot_push_or_abort(mag);
-            }
-        }
-        self.note_transfers();
-        let mut registry = lock(&self.record().registry);
-        let counted = cache.close();
-        registry.remove(&cache.counters, counted);
+        cache.retire(self);
     }
 
     /// Hands `cache`'s free slots to the depot, where `trim` can see them; the cache stays
-    /// registered. Keeps them if the depot has no memory for a descriptor.
+    /// registered.
     pub(crate) fn flush(&self, cache: &LocalCache) {
-        let prev = cache.take_prev();
-        if prev.len > 0 {
-            if let Err(prev) = self.depot.push(prev) {
-                cache.set_prev(prev);
-            }
-        }
-        let cur = cache.take_cur();
-        if cur.len > 0 {
-            if let Err(cur) = self.depot.push(cur) {
-                cache.set_cur(cur);
-            }
-        }
-        self.note_transfers();
-    }
-
-    fn depot_push_or_abort(&self, mag: Magazine) {
-        if self.depot.push(mag).is_err() {
-            handle_alloc_error(Layout::new::<[u64; 32]>());
-        }
+        cache.flush(self);
     }
 
     /// A slot for a thread that has no cache (it is being torn down): a throwaway cache
@@ -286,6 +237,9 @@ impl RawPool {
 
     /// Gives every segment whose slots are all in the depot back to the system.
     pub(crate) fn trim(&self) -> usize {
+        if let Some(r) = self.existing_record() {
+            lock(&r.registry).for_each(|cache| self.steal_stash(cache));
+        }
         let mut segs = lock(&self.segments);
         let mut free = sys_vec();
         let secret = self.secret();
@@ -314,9 +268,8 @@ impl RawPool {
                 // SAFETY: each slot came out of a depot magazine we own, and is in no chain now.
                 unsafe { mag.push(s, secret) };
             }
-            self.depot_push_or_abort(mag);
+            self.give_or_abort(mag);
         }
-        self.note_transfers();
         bytes
     }
 
@@ -349,10 +302,9 @@ impl RawPool {
         self.existing_record().map_or(0, Record::live)
     }
 
-    /// Samples `live` for `peak_live`: at every refill (once per half a cache of allocations
-    /// on a thread, the slow path, where one lock and a sum over the threads' counters cost
-    /// little) and at every `stats()` call.
-    fn sample_peak(&self) {
+    /// Samples `live` for `peak_live` (after a cache took memory from the depot or the
+    /// segments; not on the refills a thread serves itself).
+    pub(crate) fn sample_peak(&self) {
         self.record().sample_peak();
     }
 
@@ -418,13 +370,6 @@ impl RawPool {
     #[cfg(feature = "track-sites")]
     pub(crate) fn sites(&self) -> Vec<(&'static core::panic::Location<'static>, usize)> {
         self.existing_record().map_or_else(Vec::new, Record::sites)
-    }
-
-    /// Copies the depot's transfer count into the record.
-    fn note_transfers(&self) {
-        if let Some(r) = self.existing_record() {
-            r.note_transfers(self.depot.transfers());
-        }
     }
 }
 

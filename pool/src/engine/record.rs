@@ -31,8 +31,6 @@ pub(crate) struct Record {
     segments: AtomicUsize,
     /// What the segments were granted (`Granted::to_bits`).
     granted: AtomicU64,
-    /// Mirror of the depot's transfer count (raised to it after each transfer).
-    transfers: AtomicU64,
     /// Highest `live` sampled: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
     /// Whether the record was put on the list (once, under the pool's grow lock).
@@ -65,7 +63,6 @@ impl Record {
             reserved_slots: AtomicUsize::new(0),
             segments: AtomicUsize::new(0),
             granted: AtomicU64::new(0),
-            transfers: AtomicU64::new(0),
             peak_live: AtomicUsize::new(0),
             enlisted: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "track-sites")]
@@ -113,26 +110,20 @@ impl Record {
             .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Raises the transfer count to the depot's.
-    pub(crate) fn note_transfers(&self, depot_total: u64) {
-        if depot_total > self.transfers.load(Ordering::Relaxed) {
-            self.transfers.fetch_max(depot_total, Ordering::Relaxed);
-        }
-    }
-
     /// Objects live now: allocations minus frees over every cache.
     pub(crate) fn live(&self) -> usize {
-        let [allocs, frees, _] = lock(&self.registry).totals();
+        let [allocs, frees, ..] = lock(&self.registry).totals();
         net(allocs, frees)
     }
 
-    /// Samples `live` for `peak_live` (on a refill). Skipped if a reader holds the counter
+    /// Samples `live` for `peak_live` (when a cache takes memory from the pool's shared
+    /// layers: not on the refills a thread serves itself). Skipped if a reader holds the counter
     /// lock — that reader samples `live` itself — so `stats()` never makes a refill wait.
     pub(crate) fn sample_peak(&self) {
         let Ok(registry) = self.registry.try_lock() else {
             return;
         };
-        let [allocs, frees, _] = registry.totals();
+        let [allocs, frees, ..] = registry.totals();
         drop(registry);
         let live = net(allocs, frees);
         if live > self.peak_live.load(Ordering::Relaxed) {
@@ -142,7 +133,7 @@ impl Record {
 
     /// The snapshot `Pool::stats()` and `stats::all()` return.
     pub(crate) fn stats(&self) -> PoolStats {
-        let [allocs, frees, misses] = lock(&self.registry).totals();
+        let [allocs, frees, misses, transfers] = lock(&self.registry).totals();
         let live = net(allocs, frees);
         self.peak_live.fetch_max(live, Ordering::Relaxed);
         let type_path = (self.name)();
@@ -156,7 +147,7 @@ impl Record {
             reserved_slots,
             cache_hits: allocs.saturating_sub(misses),
             cache_misses: misses,
-            depot_transfers: self.transfers.load(Ordering::Relaxed),
+            depot_transfers: transfers,
             segments: self.segments.load(Ordering::Relaxed),
             bytes_reserved: reserved_slots * self.slot_size,
             backing: Granted::from_bits(self.granted.load(Ordering::Relaxed)).unwrap_or_default(),

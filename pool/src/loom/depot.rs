@@ -1,6 +1,6 @@
 //! Loom models of the depot's tagged stacks (`engine/depot.rs`).
 
-use crate::engine::depot::Depot;
+use crate::engine::depot::{Depot, Stash};
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::loom::explore;
 use loom::sync::Arc;
@@ -124,4 +124,46 @@ fn loom_depot_descriptor_creation_race() {
         assert_eq!(depot.pop().unwrap().head as usize, s[2]);
     });
     assert!(runs >= 400, "explored only {runs} executions");
+}
+
+/// A thread's stash while `trim` steals from it: the owner pushes two magazines and pops one
+/// back while another thread steals. Every magazine ends up in exactly one hand — the owner's,
+/// the thief's, the stash's or the depot's — and the owner's descriptors are all accounted
+/// for (none lost, none on two stacks).
+#[test]
+fn loom_stash_steal_races_owner() {
+    let s = slots(3);
+    let runs = explore(move || {
+        let depot = Arc::new(Depot::new());
+        let stash = Arc::new(Stash::new());
+        stash.push(&depot, mag(s[0])).unwrap();
+        let (d, st) = (depot.clone(), stash.clone());
+        let thief = thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Some(m) = st.steal(&d) {
+                got.push(m.head as usize);
+            }
+            got
+        });
+        stash.push(&depot, mag(s[1])).unwrap();
+        let mine = stash.pop(&depot).map(|m| m.head as usize);
+        stash.push(&depot, mag(s[2])).unwrap();
+        let mut held = thief.join().unwrap();
+        held.extend(mine);
+        while let Some(m) = stash.pop(&depot) {
+            held.push(m.head as usize);
+        }
+        held.sort_unstable();
+        let mut want = s.clone();
+        want.sort_unstable();
+        assert_eq!(held, want, "a magazine was lost or handed out twice");
+        // Every descriptor is spare again, on the stash's list or the depot's: three pushes
+        // into the depot reuse them, so at most one exists per magazine in flight.
+        stash.return_spares(&depot);
+        for &a in &s {
+            depot.push(mag(a)).unwrap();
+        }
+        assert_eq!(depot.created(), 3, "a descriptor was lost, or made twice");
+    });
+    assert!(runs >= 80, "explored only {runs} executions");
 }

@@ -612,6 +612,49 @@ mod tests {
         );
     }
 
+    /// A thread that churns far more than its two magazines hold keeps what it frees on its
+    /// stash: after a warm-up it touches neither the depot nor the segments.
+    #[test]
+    fn a_wide_churn_stays_on_the_threads_stash() {
+        let pool: Pool<[u64; 2]> = Pool::new();
+        let churn = |rounds| {
+            for round in 0..rounds {
+                let held: Vec<_> = (0..N as u64 * 4).map(|i| pool.alloc([i, round])).collect();
+                assert!(held.iter().enumerate().all(|(i, h)| h[0] == i as u64));
+            }
+            pool.stats()
+        };
+        let warm = churn(2);
+        let after = churn(5);
+        assert_eq!(after.depot_transfers, warm.depot_transfers, "{after:?}");
+        assert_eq!(after.reserved_slots, warm.reserved_slots);
+        assert!(
+            after.cache_misses > warm.cache_misses,
+            "the stash served refills"
+        );
+    }
+
+    /// A consumer that only frees keeps no stash: every magazine it fills goes to the depot,
+    /// where the producer finds it, so the pool does not grow with the traffic.
+    #[test]
+    fn a_consumer_hands_everything_on() {
+        let pool: Pool<u64> = Pool::new();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Handle<'_, u64>>>(4);
+        std::thread::scope(|s| {
+            s.spawn(move || rx.into_iter().for_each(drop));
+            for round in 0..200u64 {
+                tx.send((0..256).map(|i| pool.alloc(round + i)).collect())
+                    .unwrap();
+            }
+            drop(tx);
+        });
+        let s = pool.stats();
+        assert_eq!(s.live, 0);
+        // In flight at most: the channel's 4 batches, one being built, one being dropped, and
+        // the consumer's two magazines, far below the 51,200 objects sent.
+        assert!(s.reserved_slots <= 8 * 1024, "{s:?}");
+    }
+
     #[test]
     fn reserve_grows_once() {
         let pool: Pool<u64> = Pool::with_config(PoolConfig::new().max(1000));
