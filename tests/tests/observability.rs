@@ -164,12 +164,22 @@ fn the_prometheus_text_parses_with_one_series_per_family_and_pool() {
         ) >= 0.0
     );
     assert!(value("typool_slab_live_bytes", None) >= 800.0);
+    let committed = value(
+        "typool_pool_bytes_committed",
+        Some("observability::Scraped"),
+    );
+    assert!(
+        committed > 0.0
+            && committed <= value("typool_pool_bytes_reserved", Some("observability::Scraped")),
+        "committed {committed}"
+    );
     assert!(value("typool_arena_bytes_reserved", None) > 0.0);
     for family in [
         "typool_pool_live",
         "typool_pool_peak_live",
         "typool_pool_reserved_slots",
         "typool_pool_bytes_reserved",
+        "typool_pool_bytes_committed",
         "typool_pool_segments",
         "typool_pool_cache_hits_total",
         "typool_pool_cache_misses_total",

@@ -587,11 +587,12 @@ impl SlabAllocator {
         }
     }
 
-    /// Gives every segment with no live block back to the system; returns the bytes.
+    /// Gives memory no block uses back to the OS, class by class, as
+    /// [`Pool::trim`](crate::Pool::trim) does: empty pages with `madvise`, empty segments
+    /// unmapped; returns the bytes.
     ///
-    /// The calling thread's cached free slots, and those cached for threads that have exited,
-    /// are returned to the shared depot first; live threads' caches are theirs, so a segment
-    /// one of their cached slots sits in stays.
+    /// The calling thread's cached free slots, those cached for threads that have exited, and
+    /// every thread's stash come back first; each live thread's two magazines per class stay.
     pub fn trim(&self) -> usize {
         let flush = |t: &ThreadSlab| {
             for (pool, cache) in self.classes.iter().zip(&t.caches) {

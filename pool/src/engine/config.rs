@@ -26,10 +26,15 @@ pub struct PoolConfig {
 impl PoolConfig {
     /// Default thread-cache size in slots.
     pub const DEFAULT_CACHE: usize = 64;
-    /// Slots in the first segment when `initial` is not given.
+    /// Slots in the first segment when `initial` is not given (fewer for large types: see
+    /// [`Self::MIN_SEGMENT_BYTES`]).
     pub const MIN_SEGMENT: usize = 256;
+    /// Bytes the first segment holds at most when `initial` is not given: a 64 KiB type's
+    /// first segment holds one object, not 256.
+    pub const MIN_SEGMENT_BYTES: usize = 64 * 1024;
 
-    /// Unbounded, no `initial` (the first segment holds [`Self::MIN_SEGMENT`] slots),
+    /// Unbounded, no `initial` (the first segment holds [`Self::MIN_SEGMENT`] slots, or
+    /// [`Self::MIN_SEGMENT_BYTES`] of them for large types),
     /// `cache = 64`, [`Backing::Heap`].
     pub const fn new() -> Self {
         Self {
@@ -105,18 +110,35 @@ impl PoolConfig {
         self
     }
 
-    /// Slots in the first segment: `initial`, or [`Self::MIN_SEGMENT`] when not given.
-    pub(crate) const fn first_segment(&self) -> usize {
+    /// Slots in the first segment for `slot_size`-byte slots: `initial`, or when not given
+    /// [`Self::MIN_SEGMENT`] slots but no more than [`Self::MIN_SEGMENT_BYTES`] of them (one
+    /// slot at least).
+    pub(crate) const fn first_segment(&self, slot_size: usize) -> usize {
         if self.initial > 0 {
-            self.initial
+            return self.initial;
+        }
+        let by_bytes = Self::MIN_SEGMENT_BYTES / slot_size;
+        if by_bytes == 0 {
+            1
+        } else if by_bytes < Self::MIN_SEGMENT {
+            by_bytes
         } else {
             Self::MIN_SEGMENT
         }
     }
 
-    /// Slots per magazine at first: half the thread cache.
-    pub(crate) const fn magazine(&self) -> u32 {
-        (self.cache / 2) as u32
+    /// Slots per magazine at first for `slot_size`-byte slots: half the thread cache, but no
+    /// more than [`Self::MIN_SEGMENT_BYTES`] of them (one slot at least), so that one
+    /// allocation of a large type moves no more than that.
+    pub(crate) const fn magazine(&self, slot_size: usize) -> u32 {
+        let half = self.cache / 2;
+        let by_bytes = Self::MIN_SEGMENT_BYTES / slot_size;
+        let slots = if by_bytes < half { by_bytes } else { half };
+        if slots == 0 {
+            1
+        } else {
+            slots as u32
+        }
     }
 
     /// How far a thread's magazines of `slot_size`-byte slots may grow: [`Self::GROWTH`] times
@@ -124,7 +146,7 @@ impl PoolConfig {
     /// unbounded pools; a bounded pool keeps them at their first size, since slots parked in
     /// caches count against `max`.
     pub(crate) const fn max_magazine(&self, slot_size: usize) -> u32 {
-        let first = self.magazine();
+        let first = self.magazine(slot_size);
         if self.max.is_some() {
             return first;
         }

@@ -20,11 +20,11 @@ use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::record::{self, Record};
 use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
-use crate::os::{sys_vec, Granted};
+use crate::os::Granted;
 use crate::stats::PoolStats;
 #[cfg(any(debug_assertions, feature = "hardened"))]
 use crate::sync::AtomicUsize;
-use crate::sync::{lock, loom_const_fn, AtomicPtr, Mutex, Ordering};
+use crate::sync::{lock, loom_const_fn, AtomicPtr, MutexGuard, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
 
 pub(crate) struct RawPool {
@@ -36,11 +36,11 @@ pub(crate) struct RawPool {
     /// draws it, then fixed for the pool's life.
     #[cfg(any(debug_assertions, feature = "hardened"))]
     secret: AtomicUsize,
-    segments: Mutex<Segments>,
     /// The segments' carved ranges, for ownership checks without the lock (checked builds).
     spans: SpanMap,
     depot: Depot,
-    /// What `stats()` reads, on the heap (`record.rs`): null until the first slow path.
+    /// The segments and the registry of caches, on the heap (`record.rs`): null until the
+    /// first slow path.
     record: AtomicPtr<Record>,
     /// Whether the record goes on the process-wide list (typed pools; not slab classes).
     listed: bool,
@@ -75,7 +75,6 @@ impl RawPool {
                 name,
                 #[cfg(any(debug_assertions, feature = "hardened"))]
                 secret: AtomicUsize::new(0),
-                segments: Mutex::new(Segments::new(config.backing)),
                 spans: SpanMap::new(),
                 depot: Depot::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),
@@ -119,17 +118,25 @@ impl RawPool {
         }
     }
 
-    /// A magazine of up to `want` free slots for a cache: from the depot, else carved.
+    /// A magazine of up to `want` free slots for a cache: from the depot, else from the
+    /// segments' pages (fresh segments only when no page has a free slot). The depot is asked
+    /// again under the grow lock: whatever `trim` moves, it moves under that lock, so a caller
+    /// that waited for it finds the slots trim was holding.
     pub(crate) fn take(&self, want: u32) -> Result<Magazine, Refused> {
         if let Some(mag) = self.depot.pop() {
             return Ok(mag);
         }
-        let first = self.config.first_segment();
-        let mut segs = lock(&self.segments);
-        let mag = segs.carve(self.slot, want, first, self.config.limit(), self.secret());
+        let r = self.record();
+        let mut segs = lock(&r.segments);
+        if let Some(mag) = self.depot.pop() {
+            return Ok(mag);
+        }
+        let first = self.config.first_segment(self.slot.size);
+        let mag = segs.take(self.slot, want, first, self.config.limit(), self.secret());
         // Before the magazine leaves: a slot is in the map before anyone can free it.
-        self.spans.publish(segs.carved_ranges(self.slot));
-        self.mirror(&segs);
+        self.publish(r, &segs);
+        drop(segs);
+        self.enlist(r);
         mag
     }
 
@@ -160,7 +167,7 @@ impl RawPool {
             name: self.name,
             slot_size: self.slot.size,
         };
-        cache.open(self.config.magazine(), self.secret(), owner);
+        cache.open(self.config.magazine(self.slot.size), self.secret(), owner);
     }
 
     /// Takes `cache` off the registry, keeping what `close` says it counted.
@@ -225,76 +232,97 @@ impl RawPool {
 
     /// Grows the segments until they hold `slots` (up to the pool's bound).
     pub(crate) fn reserve(&self, slots: usize) -> Result<(), Refused> {
-        let mut segs = lock(&self.segments);
+        let r = self.record();
+        let mut segs = lock(&r.segments);
         let want = slots.min(self.config.limit());
         let have = segs.reserved_slots();
         if have < want {
-            segs.grow(self.slot, want - have, self.config.limit())?;
-            self.mirror(&segs);
+            segs.grow(self.slot, want - have, want - have, self.config.limit())?;
+            self.publish(r, &segs);
         }
+        drop(segs);
+        self.enlist(r);
         Ok(())
     }
 
-    /// Gives every segment whose slots are all in the depot back to the system.
+    /// Gives memory that no one holds back to the OS: empty pages (`madvise`) and empty
+    /// segments (unmapped). Returns the bytes given back.
+    ///
+    /// In three steps, each a bounded piece of work under the grow lock, so that no
+    /// allocation waits long and none finds the pool empty meanwhile (an allocation that needs
+    /// fresh memory takes the same lock, and asks the depot again once it has it):
+    ///
+    /// 1. every registered cache's stash goes to the depot, a magazine at a time;
+    /// 2. every depot magazine goes back into its pages, a magazine at a time;
+    /// 3. empty pages and segments go back to the OS, [`RELEASE_BUDGET`] pages at a time.
+    ///
+    /// The free slots in other threads' two magazines stay where they are.
     pub(crate) fn trim(&self) -> usize {
-        if let Some(r) = self.existing_record() {
-            lock(&r.registry).for_each(|cache| self.steal_stash(cache));
-        }
-        let mut segs = lock(&self.segments);
-        let mut free = sys_vec();
-        let secret = self.secret();
-        while let Some(mag) = self.depot.pop() {
-            // SAFETY: the magazine came out of the depot, so it is ours, linked with the
-            // pool's secret.
-            unsafe { mag.for_each(secret, |s| free.push(s)) };
-        }
-        // The leak walks read slots through the record's list of carved ranges: keep them out
-        // until the list no longer names the segments about to be unmapped.
-        #[cfg(feature = "track-sites")]
-        let mut walks = lock(&self.record().carved);
-        let bytes = segs.trim(self.slot, &mut free);
-        #[cfg(feature = "track-sites")]
-        {
-            walks.clear();
-            walks.extend(segs.carved_ranges(self.slot));
-            drop(walks);
-        }
-        self.spans.publish(segs.carved_ranges(self.slot));
-        self.mirror(&segs);
-        drop(segs);
-        for chunk in free.chunks(self.config.magazine() as usize) {
-            let mut mag = Magazine::EMPTY;
-            for &s in chunk {
-                // SAFETY: each slot came out of a depot magazine we own, and is in no chain now.
-                unsafe { mag.push(s, secret) };
-            }
+        let Some(r) = self.existing_record() else {
+            return 0;
+        };
+        lock(&r.registry).for_each(|cache| loop {
+            let _grow = lock(&r.segments);
+            let Some(mag) = cache.stash.steal(&self.depot) else {
+                break;
+            };
             self.give_or_abort(mag);
+        });
+        let secret = self.secret();
+        loop {
+            let mut segs = lock(&r.segments);
+            let Some(mag) = self.depot.pop() else {
+                break;
+            };
+            segs.give_back(self.slot, mag, secret);
         }
-        bytes
+        let mut bytes = 0;
+        loop {
+            let mut segs = lock(&r.segments);
+            // The leak walks read slots through the record's list of carved ranges: keep them
+            // out until the list no longer names the segments about to be unmapped.
+            #[cfg(feature = "track-sites")]
+            let walks = lock(&r.carved);
+            let (given, more) = segs.release(self.slot, RELEASE_BUDGET);
+            #[cfg(feature = "track-sites")]
+            drop(walks);
+            bytes += given;
+            self.publish(r, &segs);
+            if !more {
+                return bytes;
+            }
+        }
     }
 
     /// Whether `ptr` is the start of a slot this pool has handed out: from the lock-free map
     /// where it can tell (checked builds), else under the grow lock.
     #[inline]
     pub(crate) fn owns(&self, ptr: *const u8) -> bool {
-        self.spans
-            .owns(self.slot, ptr)
-            .unwrap_or_else(|| lock(&self.segments).owns(self.slot, ptr))
+        self.spans.owns(self.slot, ptr).unwrap_or_else(|| {
+            self.existing_record()
+                .is_some_and(|r| lock(&r.segments).owns(self.slot, ptr))
+        })
     }
 
     /// Bytes of all segments, and of the largest run never carved.
     pub(crate) fn reserved_and_uncarved(&self) -> (usize, usize) {
-        let segs = lock(&self.segments);
-        (
-            segs.reserved_slots() * self.slot.size,
-            segs.largest_uncarved(self.slot),
-        )
+        self.segments().map_or((0, 0), |segs| {
+            (
+                segs.reserved_slots() * self.slot.size,
+                segs.largest_uncarved(self.slot),
+            )
+        })
+    }
+
+    /// The segments, under the grow lock (`None` before the first slow path).
+    fn segments(&self) -> Option<MutexGuard<'_, Segments>> {
+        self.existing_record().map(|r| lock(&r.segments))
     }
 
     /// Slots carved so far (and not trimmed).
     #[cfg(typool_loom)]
     pub(crate) fn carved(&self) -> usize {
-        lock(&self.segments).carved()
+        self.segments().map_or(0, |s| s.carved())
     }
 
     /// Objects live now (0 before the first slow path).
@@ -310,7 +338,7 @@ impl RawPool {
 
     /// What the kernel gave the segments (`None` before the first).
     pub(crate) fn granted(&self) -> Option<Granted> {
-        lock(&self.segments).granted()
+        self.segments()?.granted()
     }
 
     /// A snapshot of the pool.
@@ -324,8 +352,7 @@ impl RawPool {
         if let Some(r) = self.existing_record() {
             return r;
         }
-        let site = self.slot.site.then(|| self.slot.site_offset());
-        let fresh = Record::create(self.name, self.slot.size, site)
+        let fresh = Record::create(self.name, self.slot, self.config.backing)
             .unwrap_or_else(|| handle_alloc_error(Layout::new::<Record>()));
         let r = match self.record.compare_exchange(
             core::ptr::null_mut(),
@@ -350,18 +377,25 @@ impl RawPool {
         (!r.is_null()).then(|| unsafe { &*r })
     }
 
-    /// Copies the segment figures into the record (under the grow lock), and lists a typed
-    /// pool once it has memory.
-    fn mirror(&self, segs: &Segments) {
-        let r = self.record();
-        r.set_segments(segs.count(), segs.reserved_slots(), segs.granted());
+    /// Tells the readers that do not take the grow lock where the carved slots are now: the
+    /// span map of ownership checks and (feature `track-sites`) the leak walks. Under the grow
+    /// lock, after every change.
+    fn publish(&self, r: &Record, segs: &Segments) {
+        self.spans.publish(segs.carved_ranges(self.slot));
         #[cfg(feature = "track-sites")]
         if self.slot.site {
             let mut carved = lock(&r.carved);
             carved.clear();
             carved.extend(segs.carved_ranges(self.slot));
         }
-        if self.listed && segs.count() > 0 && r.enlist_once() {
+        #[cfg(not(feature = "track-sites"))]
+        let _ = r;
+    }
+
+    /// Puts a typed pool's record on the process-wide list once it has memory (outside the
+    /// grow lock: the list comes first in the lock order).
+    fn enlist(&self, r: &Record) {
+        if self.listed && r.has_memory() && r.enlist_once() {
             record::enlist(r);
         }
     }
@@ -373,6 +407,9 @@ impl RawPool {
     }
 }
 
+/// Pages [`RawPool::trim`] gives back per hold of the grow lock (each an `madvise` call).
+const RELEASE_BUDGET: usize = 32;
+
 impl Drop for RawPool {
     fn drop(&mut self) {
         // `&mut self`: no handle (they borrow the pool) and no cache use is left. Off the
@@ -381,8 +418,9 @@ impl Drop for RawPool {
         if !r.is_null() {
             record::delist(r);
         }
-        lock(&self.segments).release_all(self.slot);
         if !r.is_null() {
+            // SAFETY: a published record lives until here; nothing else refers to it now.
+            lock(&unsafe { &*r }.segments).release_all(self.slot);
             // SAFETY: made by `Record::create`, off the list, and the pool is going away.
             unsafe { Record::destroy(r) };
         }

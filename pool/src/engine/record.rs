@@ -1,21 +1,26 @@
-//! A pool's record: what its `stats()` reads, on the heap, so that it stays put when the pool
-//! value moves — and the process-wide list of records that `typool::stats::all()` walks.
+//! A pool's record: the part of a pool that must stay put when the pool value moves — its
+//! segments and the registry of its caches, which is what `stats()` reads — and the
+//! process-wide list of records that `typool::stats::all()` walks.
 //!
 //! A [`RawPool`](crate::engine::raw::RawPool) creates its record on its first slow path (the
 //! first cache registration or the first segment; never on the fast path), puts it on the list
-//! if it is a typed pool, and takes it off in `Drop` before freeing it. The list's lock is
-//! taken only there and by readers, so reading the list never blocks an allocation; a reader
-//! then takes each record's counter lock as the pool's own `stats()` does.
+//! if it is a typed pool once it has memory, and takes it off in `Drop` before freeing it. The
+//! list's lock is taken only there and by readers, so reading the list never blocks an
+//! allocation; a reader then reads each record as the pool's own `stats()` does, where the
+//! figures live: the counters through the registry, the rest from the segments.
 //!
 //! Records are allocated from [`System`], never the global allocator: the slab's size classes
 //! are pools too, and the slab may be the global allocator.
 //!
-//! Lock order: the list, then a record's registry.
+//! Lock order: the list, then a record's registry, then its segments (the grow lock), then
+//! (feature `track-sites`) its list of carved ranges. Nothing takes the list while holding
+//! another.
 
 use crate::engine::counters::Registry;
-use crate::os::{sys_vec, Granted, SysVec};
+use crate::engine::segment::{Segments, SlotLayout};
+use crate::os::{sys_vec, Backing, SysVec};
 use crate::stats::{short_type_name, PoolStats};
-use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// What `stats()` reads of one pool.
@@ -23,14 +28,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 pub(crate) struct Record {
     /// The counters of the pool's caches, and of those that retired.
     pub(crate) registry: Mutex<Registry>,
+    /// The pool's memory; its lock is the pool's grow lock.
+    pub(crate) segments: Mutex<Segments>,
     /// The pooled type's full path (`core::any::type_name`), or the allocator's name.
     name: fn() -> &'static str,
-    slot_size: usize,
-    /// Mirrors of the segments' figures, written under the pool's grow lock.
-    reserved_slots: AtomicUsize,
-    segments: AtomicUsize,
-    /// What the segments were granted (`Granted::to_bits`).
-    granted: AtomicU64,
+    slot: SlotLayout,
     /// Highest `live` sampled: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
     /// Whether the record was put on the list (once, under the pool's grow lock).
@@ -38,17 +40,15 @@ pub(crate) struct Record {
     /// Where the pool's carved slots are, for the leak walks (feature `track-sites`).
     #[cfg(feature = "track-sites")]
     pub(crate) carved: Mutex<SysVec<(usize, usize)>>,
-    #[cfg(feature = "track-sites")]
-    site_offset: Option<usize>,
 }
 
 impl Record {
-    /// A record on the heap, or `None` if the system has no memory for it.
-    /// `site_offset`: where a slot's allocation-site word is (typed pools under `track-sites`).
+    /// A record on the heap for a pool of `slot`s from `backing`, or `None` if the system has
+    /// no memory for it.
     pub(crate) fn create(
         name: fn() -> &'static str,
-        slot_size: usize,
-        site_offset: Option<usize>,
+        slot: SlotLayout,
+        backing: Backing,
     ) -> Option<*mut Record> {
         let layout = Layout::new::<Record>();
         // SAFETY: `Record` is not zero-sized.
@@ -58,20 +58,14 @@ impl Record {
         }
         let record = Record {
             registry: Mutex::new(Registry::new()),
+            segments: Mutex::new(Segments::new(backing)),
             name,
-            slot_size,
-            reserved_slots: AtomicUsize::new(0),
-            segments: AtomicUsize::new(0),
-            granted: AtomicU64::new(0),
+            slot,
             peak_live: AtomicUsize::new(0),
             enlisted: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "track-sites")]
             carved: Mutex::new(sys_vec()),
-            #[cfg(feature = "track-sites")]
-            site_offset,
         };
-        #[cfg(not(feature = "track-sites"))]
-        let _ = site_offset;
         // SAFETY: `p` is fresh memory of `Record`'s layout.
         unsafe { p.write(record) };
         Some(p)
@@ -90,17 +84,9 @@ impl Record {
         }
     }
 
-    /// Updates the segment figures (under the pool's grow lock).
-    pub(crate) fn set_segments(
-        &self,
-        count: usize,
-        reserved_slots: usize,
-        granted: Option<Granted>,
-    ) {
-        self.segments.store(count, Ordering::Relaxed);
-        self.reserved_slots.store(reserved_slots, Ordering::Relaxed);
-        self.granted
-            .store(Granted::to_bits(granted), Ordering::Relaxed);
+    /// Whether the pool holds a segment.
+    pub(crate) fn has_memory(&self) -> bool {
+        lock(&self.segments).count() > 0
     }
 
     /// True the first time only: the caller then puts the record on the list.
@@ -137,20 +123,30 @@ impl Record {
         let live = net(allocs, frees);
         self.peak_live.fetch_max(live, Ordering::Relaxed);
         let type_path = (self.name)();
-        let reserved_slots = self.reserved_slots.load(Ordering::Relaxed);
+        let (reserved_slots, segments, committed, granted) = {
+            let segs = lock(&self.segments);
+            let committed = segs.committed_bytes();
+            (
+                segs.reserved_slots(),
+                segs.count(),
+                committed,
+                segs.granted(),
+            )
+        };
         PoolStats {
             type_name: short_type_name(type_path),
             type_path,
-            slot_size: self.slot_size,
+            slot_size: self.slot.size,
             live,
             peak_live: self.peak_live.load(Ordering::Relaxed),
             reserved_slots,
             cache_hits: allocs.saturating_sub(misses),
             cache_misses: misses,
             depot_transfers: transfers,
-            segments: self.segments.load(Ordering::Relaxed),
-            bytes_reserved: reserved_slots * self.slot_size,
-            backing: Granted::from_bits(self.granted.load(Ordering::Relaxed)).unwrap_or_default(),
+            segments,
+            bytes_reserved: reserved_slots * self.slot.size,
+            bytes_committed: committed,
+            backing: granted.unwrap_or_default(),
         }
     }
 }
@@ -161,12 +157,13 @@ impl Record {
     /// free slot), under the lock that keeps the segments mapped.
     pub(crate) fn sites(&self) -> Vec<(&'static core::panic::Location<'static>, usize)> {
         use std::collections::HashMap;
-        let Some(offset) = self.site_offset else {
+        if !self.slot.site {
             return Vec::new();
-        };
+        }
+        let offset = self.slot.site_offset();
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for &(base, bytes) in lock(&self.carved).iter() {
-            for at in (base..base + bytes).step_by(self.slot_size) {
+            for at in (base..base + bytes).step_by(self.slot.size) {
                 let word = (at + offset) as *const std::sync::atomic::AtomicUsize;
                 // SAFETY: the segment is mapped while it is listed here (trim and drop update
                 // the list under this lock before unmapping); every carved slot's site word

@@ -1,16 +1,37 @@
-//! Segments: the large blocks slots are carved from.
+//! Segments and their pages: the layer below the depot, which knows where its slots are.
 //!
 //! A pool's memory is a list of segments, each an array of equal slots with no per-object
-//! header. Slots are handed out ("carved") in order, a magazine at a time, only when no free
-//! slot is left in the caches or the depot; untouched pages of a segment are never written,
-//! so they cost address space but no resident memory. Each new segment is as large as all
-//! previous ones together (geometric growth), never past the pool's bound.
+//! header, kept in address order. Each new segment is as large as all previous ones together
+//! (geometric growth), never past the pool's bound; when the system refuses one, a smaller
+//! one is asked for, down to what the request needs.
 //!
-//! All of this sits behind the pool's grow lock: carving is the slow path's slow path, and
-//! [`Segments::trim`] needs the whole picture at once.
+//! # Pages
 //!
-//! Invariant, per segment: `carved <= capacity`; slots `0..carved` are live or free somewhere
-//! (a cache, the depot, a caller's hand); slots `carved..capacity` were never handed out.
+//! Every segment is cut into *pages* of [`SlotLayout::page_slots`] slots (64 KiB of them, or
+//! one slot when a slot is larger). A page's bookkeeping lives here, on the `System` heap,
+//! never inside the page, so a page whose memory went back to the OS needs nothing from it:
+//!
+//! - `free`, `free_len`: a chain of the page's slots that came back to it;
+//! - `fresh`: slots `0..fresh` of the page were handed out since the page was last given back;
+//!   slots `fresh..` are untouched (never written since). A page with `fresh > 0` is
+//!   *committed*: its memory may be resident; one with `fresh == 0` holds no memory of its
+//!   own (never touched, or given back to the OS with `madvise`).
+//!
+//! The page's invariant is `out = fresh − free_len`: the slots of the page that are live, or
+//! free above this layer (in a cache, a stash, the depot or a caller's hand). A page with
+//! `out == 0` is *empty*: all its slots are here, and no one else can reach its memory.
+//!
+//! Magazines come out of the pages ([`Segments::take`]) first fit by address — the lowest page
+//! with a free slot, its chain first, then its untouched slots — so live objects gather at
+//! low addresses and high pages drain. A new segment is made only when no page has a free
+//! slot. Magazines come back ([`Segments::give_back`]) slot by slot into their pages. An empty
+//! page can be given back to the OS ([`Segments::release`]), which resets it to untouched
+//! (`fresh = 0`, an empty chain): the zeroed memory is never read as links. A segment whose
+//! pages are all empty goes back whole.
+//!
+//! All of this sits behind the pool's grow lock: it is the slow path's slow path, and each
+//! call does bounded work (one magazine, or a budget of pages), so no one holds the lock for
+//! long.
 
 use crate::engine::guard::Secret;
 use crate::engine::magazine::{FreeSlot, Magazine};
@@ -82,57 +103,121 @@ impl SlotLayout {
         let bytes = self.size.checked_mul(slots)?;
         Layout::from_size_align(bytes, self.align.max(SEGMENT_ALIGN)).ok()
     }
+
+    /// Slots per page: [`PAGE_BYTES`] of them, at least one.
+    pub(crate) const fn page_slots(&self) -> usize {
+        if self.size >= PAGE_BYTES {
+            1
+        } else {
+            PAGE_BYTES / self.size
+        }
+    }
 }
 
-/// One block of `capacity` slots.
+/// Bytes of slots per page (at least one slot): the unit memory goes back to the OS in.
+pub(crate) const PAGE_BYTES: usize = 64 * 1024;
+
+/// The bookkeeping of one page (see the module docs).
+///
+/// Invariant: `free_len <= fresh <= n` (the page's slot count); the chain from `free` holds
+/// exactly `free_len` distinct slots of the page with index below `fresh`, and ends at null.
+#[derive(Clone, Copy, Debug)]
+struct Page {
+    free: *mut FreeSlot,
+    free_len: u32,
+    fresh: u32,
+}
+
+impl Page {
+    const UNTOUCHED: Self = Self {
+        free: core::ptr::null_mut(),
+        free_len: 0,
+        fresh: 0,
+    };
+
+    fn out(&self) -> u32 {
+        self.fresh - self.free_len
+    }
+}
+
+/// One block of `capacity` slots and its pages.
 #[derive(Debug)]
 struct Segment {
     /// The block; given back when the segment is dropped.
     region: Region,
     capacity: usize,
+    /// One past the highest slot ever handed out: ownership checks accept slots below it.
     carved: usize,
+    pages: SysVec<Page>,
+    /// No page below this one has a free slot.
+    low: usize,
 }
 
 impl Segment {
     fn base(&self) -> NonNull<u8> {
         self.region.ptr()
     }
+
+    /// Slots in page `p`.
+    fn page_len(&self, slot: SlotLayout, p: usize) -> usize {
+        let per = slot.page_slots();
+        per.min(self.capacity - p * per)
+    }
+
+    /// The address of slot `i` of page `p`.
+    fn slot_at(&self, slot: SlotLayout, p: usize, i: usize) -> *mut FreeSlot {
+        let index = p * slot.page_slots() + i;
+        debug_assert!(index < self.capacity);
+        self.base()
+            .as_ptr()
+            .wrapping_add(index * slot.size)
+            .cast::<FreeSlot>()
+    }
+
+    fn has_free(&self, slot: SlotLayout, p: usize) -> bool {
+        let page = &self.pages[p];
+        page.free_len > 0 || (page.fresh as usize) < self.page_len(slot, p)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pages.iter().all(|p| p.out() == 0)
+    }
 }
 
 /// Why no slot could be carved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refused {
-    /// The pool is bounded and every slot it may have is carved.
+    /// The pool is bounded and every slot it may have is out.
     Exhausted,
-    /// The system allocator refused a segment of this many bytes.
+    /// The system refused a segment of this many bytes (after asking for less).
     OutOfMemory { bytes: usize },
 }
 
-/// The segments of one pool.
+/// The segments of one pool, in address order.
 #[derive(Debug)]
 pub(crate) struct Segments {
     list: SysVec<Segment>,
-    /// Index of the first segment that may still have uncarved slots.
-    cursor: usize,
+    /// No segment below this one has a free slot.
+    low: usize,
     /// Sum of `capacity` over `list`.
     reserved: usize,
-    /// Slots ever carved and not given back by `trim`: the upper bound of `live`.
-    carved: usize,
+    /// Bytes of the committed pages (`fresh > 0`) of all segments.
+    committed: usize,
     /// Where new segments come from.
     backing: Backing,
 }
 
-// SAFETY: a `Segments` owns its blocks outright; the raw pointers are not shared with
-// anything that relies on the owning thread.
+// SAFETY: a `Segments` owns its blocks outright, and the free chains in them; the raw
+// pointers are not shared with anything that relies on the owning thread.
 unsafe impl Send for Segments {}
 
 impl Segments {
     pub(crate) const fn new(backing: Backing) -> Self {
         Self {
             list: sys_vec(),
-            cursor: 0,
+            low: 0,
             reserved: 0,
-            carved: 0,
+            committed: 0,
             backing,
         }
     }
@@ -146,24 +231,46 @@ impl Segments {
         self.reserved
     }
 
-    /// Slots carved so far (and not trimmed); the loom models check it.
+    /// Bytes of the pages that may be resident: touched since they were last given back.
+    pub(crate) fn committed_bytes(&self) -> usize {
+        self.committed
+    }
+
+    /// Slots handed out at least once (the high-water mark of every segment); the loom
+    /// models check it.
     #[cfg(typool_loom)]
     pub(crate) fn carved(&self) -> usize {
-        self.carved
+        self.list.iter().map(|s| s.carved).sum()
     }
 
     pub(crate) fn count(&self) -> usize {
         self.list.len()
     }
 
-    /// Bytes of the largest never-carved run at the end of a segment.
+    /// Bytes of the largest run of untouched slots inside one page or of whole untouched
+    /// pages side by side: the largest block the pool could hand out without reusing a slot.
     pub(crate) fn largest_uncarved(&self, slot: SlotLayout) -> usize {
-        let tail = |s: &Segment| (s.capacity - s.carved) * slot.size;
-        self.list.iter().map(tail).max().unwrap_or(0)
+        let mut best = 0;
+        for seg in self.list.iter() {
+            let mut run = 0;
+            for (p, page) in seg.pages.iter().enumerate() {
+                let untouched = seg.page_len(slot, p) - page.fresh as usize;
+                run = if page.fresh == 0 {
+                    run + untouched
+                } else {
+                    untouched
+                };
+                best = best.max(run);
+            }
+        }
+        best * slot.size
     }
 
-    /// Carves up to `want` fresh slots into a magazine, growing when no segment has any left.
-    pub(crate) fn carve(
+    /// A magazine of up to `want` free slots, first fit by address: a page's returned slots,
+    /// then its untouched ones. Makes a segment only when no page has a free slot: as large as
+    /// all the others, or as `first` for the first; when the system refuses, smaller, down to
+    /// `first` slots.
+    pub(crate) fn take(
         &mut self,
         slot: SlotLayout,
         want: u32,
@@ -171,73 +278,250 @@ impl Segments {
         limit: usize,
         secret: Secret,
     ) -> Result<Magazine, Refused> {
-        while self.cursor < self.list.len()
-            && self.list[self.cursor].carved == self.list[self.cursor].capacity
-        {
-            self.cursor += 1;
-        }
-        if self.cursor == self.list.len() {
-            let next = first.max(self.reserved).max(want as usize);
-            self.grow(slot, next, limit)?;
-        }
-        let seg = &mut self.list[self.cursor];
-        let n = (seg.capacity - seg.carved).min(want as usize);
         let mut mag = Magazine::EMPTY;
-        // Push in reverse so the magazine hands slots out in address order.
-        for i in (seg.carved..seg.carved + n).rev() {
-            // SAFETY: `i < capacity`, so the slot lies inside the segment's block.
-            let at = unsafe { seg.base().as_ptr().add(i * slot.size) };
-            if slot.site {
-                // No site yet: the word is read by the leak walks from now on.
-                // SAFETY: the site word lies inside the slot, aligned (`for_objects`).
-                unsafe { at.add(slot.site_offset()).cast::<usize>().write(0) };
-            }
-            // SAFETY: slots are sized and aligned for a `FreeSlot` (`SlotLayout::for_layout`);
-            // uncarved slots are in no chain and owned by the grow lock's holder, which we
-            // are; `secret` is this pool's.
-            unsafe { mag.push(at.cast(), secret) };
-            poison::free_slot(mag.head, slot.size);
+        while mag.len < want {
+            let Some((s, p)) = self.next_free(slot) else {
+                if mag.len > 0 {
+                    break;
+                }
+                let next = first.max(self.reserved).max(want as usize);
+                self.grow(slot, next, first, limit)?;
+                continue;
+            };
+            self.take_from(slot, s, p, want, &mut mag, secret);
         }
-        seg.carved += n;
-        self.carved += n;
         Ok(mag)
     }
 
-    /// Adds a segment of `slots` slots, fewer if that would pass `limit` reserved slots.
-    /// Huge-page segments are rounded up to whole 2 MiB pages (as far as `limit` allows), so
-    /// that the pages they are given can be huge.
+    /// The lowest page with a free slot, as (segment, page); moves the hints up to it.
+    fn next_free(&mut self, slot: SlotLayout) -> Option<(usize, usize)> {
+        while self.low < self.list.len() {
+            let seg = &mut self.list[self.low];
+            while seg.low < seg.pages.len() {
+                if seg.has_free(slot, seg.low) {
+                    return Some((self.low, seg.low));
+                }
+                seg.low += 1;
+            }
+            self.low += 1;
+        }
+        None
+    }
+
+    /// Moves free slots of page `p` of segment `s` into `mag` until it holds `want`.
+    fn take_from(
+        &mut self,
+        slot: SlotLayout,
+        s: usize,
+        p: usize,
+        want: u32,
+        mag: &mut Magazine,
+        secret: Secret,
+    ) {
+        let seg = &mut self.list[s];
+        let n = seg.page_len(slot, p);
+        let mut page = seg.pages[p];
+        while mag.len < want && page.free_len > 0 {
+            let at = page.free;
+            // SAFETY: `at` heads the page's chain, which this layer owns (the invariant).
+            page.free = unsafe { secret.next(at) };
+            page.free_len -= 1;
+            // SAFETY: the slot is free, ours, sized and aligned for a `FreeSlot`, and now in
+            // no chain; `secret` is the pool's.
+            unsafe { mag.push(at, secret) };
+            poison::free_slot(at, slot.size);
+        }
+        if page.fresh == 0 && mag.len < want {
+            // The page is about to be touched: it counts as committed from now on.
+            self.committed += n * slot.size;
+        }
+        let k = (want - mag.len).min(n as u32 - page.fresh);
+        // Pushed in reverse, so the magazine hands untouched slots out in address order.
+        for i in (page.fresh..page.fresh + k).rev() {
+            let at = seg.slot_at(slot, p, i as usize);
+            if slot.site {
+                // No site yet: the word is read by the leak walks from now on.
+                // SAFETY: the site word lies inside the slot, aligned (`for_objects`).
+                unsafe {
+                    at.cast::<u8>()
+                        .add(slot.site_offset())
+                        .cast::<usize>()
+                        .write(0)
+                };
+            }
+            // SAFETY: untouched slots are in no chain and owned by the grow lock's holder,
+            // which we are; they are sized and aligned for a `FreeSlot`.
+            unsafe { mag.push(at, secret) };
+            poison::free_slot(at, slot.size);
+        }
+        page.fresh += k;
+        let touched = p * slot.page_slots() + page.fresh as usize;
+        seg.carved = seg.carved.max(touched);
+        seg.pages[p] = page;
+    }
+
+    /// Puts every slot of `mag` back into its page. `mag` holds free slots of these segments,
+    /// owned by the caller, linked with `secret`.
+    pub(crate) fn give_back(&mut self, slot: SlotLayout, mag: Magazine, secret: Secret) {
+        // SAFETY: the caller hands over the magazine; `for_each` reads each link before the
+        // closure relinks the slot.
+        unsafe {
+            mag.for_each(secret, |at| {
+                let (s, p) = self.locate(slot, at);
+                let seg = &mut self.list[s];
+                let page = &mut seg.pages[p];
+                secret.link(at, page.free);
+                page.free = at;
+                page.free_len += 1;
+                debug_assert!(page.free_len <= page.fresh, "a slot came back twice");
+                poison::free_slot(at, slot.size);
+                seg.low = seg.low.min(p);
+                self.low = self.low.min(s);
+            })
+        };
+    }
+
+    /// The (segment, page) `at` lies in.
+    fn locate(&self, slot: SlotLayout, at: *mut FreeSlot) -> (usize, usize) {
+        let addr = at.addr();
+        let s = self
+            .list
+            .partition_point(|seg| seg.base().as_ptr().addr() <= addr)
+            .checked_sub(1)
+            .expect("a slot below every segment");
+        let offset = addr - self.list[s].base().as_ptr().addr();
+        debug_assert!(
+            offset < self.list[s].capacity * slot.size,
+            "a slot past its segment"
+        );
+        (s, offset / slot.size / slot.page_slots())
+    }
+
+    /// Gives back to the OS the memory of up to `budget` empty pages that are not given back
+    /// yet (pages of a block that cannot give pages back — a small `System` block, a file —
+    /// stay as they are), and every segment whose pages are all empty. Returns the bytes
+    /// given back — whole segments unmapped, and pages advised away — and whether empty pages
+    /// are left for another call.
+    pub(crate) fn release(&mut self, slot: SlotLayout, budget: usize) -> (usize, bool) {
+        let mut bytes = 0;
+        let mut done = 0;
+        let mut index = 0;
+        while index < self.list.len() {
+            if self.list[index].is_empty() {
+                let seg = self.list.remove(index);
+                bytes += self.drop_segment(slot, seg);
+                continue;
+            }
+            let seg = &mut self.list[index];
+            for p in 0..seg.pages.len() {
+                let page = seg.pages[p];
+                if page.fresh == 0 || page.out() > 0 {
+                    continue;
+                }
+                if done == budget {
+                    return (bytes, true);
+                }
+                let offset = p * slot.page_slots() * slot.size;
+                let len = seg.page_len(slot, p) * slot.size;
+                // SAFETY: the page is empty: every slot of it is in its chain, which only this
+                // layer reads, and which is dropped right below, so no one needs its bytes.
+                let given = unsafe { seg.region.discard(offset, len) };
+                if given > 0 {
+                    done += 1;
+                    poison::release(seg.base().as_ptr().wrapping_add(offset), len);
+                    seg.pages[p] = Page::UNTOUCHED;
+                    self.committed -= len;
+                    bytes += given;
+                }
+            }
+            index += 1;
+        }
+        (bytes, false)
+    }
+
+    /// Forgets `seg`, all of whose slots are in its pages, and gives its region back: all of
+    /// its bytes.
+    fn drop_segment(&mut self, slot: SlotLayout, seg: Segment) -> usize {
+        let size = seg.capacity * slot.size;
+        let committed: usize = (0..seg.pages.len())
+            .filter(|&p| seg.pages[p].fresh > 0)
+            .map(|p| seg.page_len(slot, p) * slot.size)
+            .sum();
+        self.committed -= committed;
+        self.reserved -= seg.capacity;
+        self.low = 0;
+        poison::release(seg.base().as_ptr(), size);
+        // Dropping the segment gives its region back: nobody refers to it any more.
+        drop(seg);
+        size
+    }
+
+    /// Adds a segment of `slots` slots, fewer if that would pass `limit` reserved slots, or if
+    /// the system refuses: then halves, down to `need` slots. Huge-page segments are rounded up
+    /// to whole 2 MiB pages (as far as `limit` allows), so that the pages they are given can be
+    /// huge.
     pub(crate) fn grow(
         &mut self,
         slot: SlotLayout,
         slots: usize,
+        need: usize,
         limit: usize,
     ) -> Result<(), Refused> {
-        let slots = match self.backing {
+        let room = limit.saturating_sub(self.reserved);
+        let mut slots = self.rounded(slot, slots).min(room);
+        let need = need.clamp(1, slots.max(1));
+        if slots == 0 {
+            return Err(Refused::Exhausted);
+        }
+        loop {
+            let bytes = slot.size.saturating_mul(slots);
+            if let Some(region) = slot
+                .segment(slots)
+                .and_then(|layout| Region::new(layout, self.backing).ok())
+            {
+                self.insert(slot, region, slots);
+                return Ok(());
+            }
+            if slots <= need {
+                return Err(Refused::OutOfMemory { bytes });
+            }
+            slots = (slots / 2).max(need);
+        }
+    }
+
+    /// `slots` rounded up to whole huge pages for a huge-page backing.
+    fn rounded(&self, slot: SlotLayout, slots: usize) -> usize {
+        match self.backing {
             Backing::HugePages => slot
                 .size
                 .checked_mul(slots)
                 .and_then(|bytes| bytes.checked_next_multiple_of(HUGE_PAGE))
                 .map_or(slots, |bytes| bytes / slot.size),
             _ => slots,
-        };
-        let slots = slots.min(limit.saturating_sub(self.reserved));
-        if slots == 0 {
-            return Err(Refused::Exhausted);
         }
-        let layout = slot
-            .segment(slots)
-            .ok_or(Refused::OutOfMemory { bytes: usize::MAX })?;
-        // `layout` has a non-zero size: slots > 0 and slot.size >= 8.
-        let region = Region::new(layout, self.backing).map_err(|_| Refused::OutOfMemory {
-            bytes: layout.size(),
-        })?;
-        self.list.push(Segment {
-            region,
-            capacity: slots,
-            carved: 0,
-        });
-        self.reserved += slots;
-        Ok(())
+    }
+
+    /// Files a new segment at its place in address order.
+    fn insert(&mut self, slot: SlotLayout, region: Region, capacity: usize) {
+        let pages = capacity.div_ceil(slot.page_slots());
+        let mut list = sys_vec();
+        list.resize(pages, Page::UNTOUCHED);
+        let base = region.ptr().as_ptr().addr();
+        let at = self
+            .list
+            .partition_point(|seg| seg.base().as_ptr().addr() < base);
+        self.list.insert(
+            at,
+            Segment {
+                region,
+                capacity,
+                carved: 0,
+                pages: list,
+                low: 0,
+            },
+        );
+        self.low = self.low.min(at);
+        self.reserved += capacity;
     }
 
     /// `(base address, carved bytes)` of every segment: for the lock-free map of checked
@@ -259,53 +543,6 @@ impl Segments {
         })
     }
 
-    /// Gives back every segment all of whose carved slots are in `free`, and removes their
-    /// slots from `free`. Returns the bytes given back.
-    ///
-    /// `free` must hold distinct free slots carved from these segments.
-    pub(crate) fn trim(&mut self, slot: SlotLayout, free: &mut SysVec<*mut FreeSlot>) -> usize {
-        let mut counts = sys_vec();
-        counts.resize(self.list.len(), 0usize);
-        let mut order = sys_vec();
-        order.extend(0..self.list.len());
-        order.sort_by_key(|&i| self.list[i].base().as_ptr().addr());
-        let find = |p: *mut FreeSlot| -> Option<usize> {
-            let at = order.partition_point(|&i| self.list[i].base().as_ptr().addr() <= p.addr());
-            let i = order[at.checked_sub(1)?];
-            let end = self.list[i].base().as_ptr().addr() + self.list[i].capacity * slot.size;
-            (p.addr() < end).then_some(i)
-        };
-        for &p in free.iter() {
-            if let Some(i) = find(p) {
-                counts[i] += 1;
-            }
-        }
-        let mut doomed = sys_vec();
-        doomed.extend(self.list.iter().zip(&counts).map(|(s, &c)| c == s.carved));
-        if !doomed.contains(&true) {
-            return 0;
-        }
-        free.retain(|&p| find(p).is_none_or(|i| !doomed[i]));
-        let mut bytes = 0;
-        let mut index = 0;
-        self.list.retain(|seg| {
-            let keep = !doomed[index];
-            index += 1;
-            if !keep {
-                // Every carved slot is free and in our hands, so nobody refers to the
-                // segment any more: `retain` drops it, which gives its region back.
-                let size = seg.capacity * slot.size;
-                poison::release(seg.base().as_ptr(), size);
-                bytes += size;
-            }
-            keep
-        });
-        self.reserved = self.list.iter().map(|s| s.capacity).sum();
-        self.carved = self.list.iter().map(|s| s.carved).sum();
-        self.cursor = 0;
-        bytes
-    }
-
     /// Gives every segment back. The caller guarantees no slot is in use.
     pub(crate) fn release_all(&mut self, slot: SlotLayout) {
         for seg in self.list.drain(..) {
@@ -313,14 +550,15 @@ impl Segments {
             // Dropping the segment gives its region back; no slot is in use.
         }
         self.reserved = 0;
-        self.carved = 0;
-        self.cursor = 0;
+        self.committed = 0;
+        self.low = 0;
     }
 }
 
 #[cfg(all(test, not(typool_loom)))]
 mod tests {
     use super::*;
+    use crate::os::map;
 
     /// The smallest slot: one link, plus the free tag in checked builds (`guard.rs`).
     const LINK: usize = core::mem::size_of::<FreeSlot>();
@@ -353,21 +591,51 @@ mod tests {
         );
     }
 
+    /// The slots of `mag`, in its order.
+    fn slots_of(mag: Magazine) -> Vec<*mut FreeSlot> {
+        let mut out = Vec::new();
+        // SAFETY: the magazine was just taken for us, linked with the unset secret.
+        unsafe { mag.for_each(Secret::UNSET, |p| out.push(p)) };
+        out
+    }
+
+    /// The slots of a magazine of up to `want` taken from `segs` (a first segment of `first`).
+    fn take(
+        segs: &mut Segments,
+        slot: SlotLayout,
+        want: usize,
+        first: usize,
+    ) -> Vec<*mut FreeSlot> {
+        slots_of(
+            segs.take(slot, want as u32, first, usize::MAX, Secret::UNSET)
+                .unwrap(),
+        )
+    }
+
+    /// A magazine of `slots` (free, ours, in no chain).
+    fn magazine(slots: &[*mut FreeSlot]) -> Magazine {
+        let mut mag = Magazine::EMPTY;
+        for &s in slots.iter().rev() {
+            // SAFETY: each slot is free, ours, and in no chain (the tests' bookkeeping).
+            unsafe { mag.push(s, Secret::UNSET) };
+        }
+        mag
+    }
+
     #[test]
-    fn carve_grows_geometrically_and_respects_the_limit() {
+    fn take_grows_geometrically_and_respects_the_limit() {
         let slot = SlotLayout::for_layout(Layout::new::<u64>());
         let mut segs = Segments::new(Backing::Heap);
-        let mut taken = sys_vec();
+        let mut taken = Vec::new();
         for _ in 0..5 {
-            let mag = segs.carve(slot, 4, 4, 20, Secret::UNSET).unwrap();
-            // SAFETY: the magazine was just carved for us.
-            unsafe { mag.for_each(Secret::UNSET, |p| taken.push(p)) };
+            let mag = segs.take(slot, 4, 4, 20, Secret::UNSET).unwrap();
+            taken.extend(slots_of(mag));
         }
         // 4 + 4 + 8 reserved, then the limit caps the fourth segment at 4 more.
         assert_eq!(segs.reserved_slots(), 20);
         assert_eq!(taken.len(), 20);
         assert_eq!(
-            segs.carve(slot, 4, 4, 20, Secret::UNSET).unwrap_err(),
+            segs.take(slot, 4, 4, 20, Secret::UNSET).unwrap_err(),
             Refused::Exhausted
         );
         let mut uniq = taken.clone();
@@ -376,17 +644,141 @@ mod tests {
         assert_eq!(uniq.len(), 20, "carved slots must be distinct");
         assert!(taken.iter().all(|&p| segs.owns(slot, p.cast())));
         assert!(!segs.owns(slot, taken[0].cast::<u8>().wrapping_add(1)));
-        // Give everything back but one slot of the first segment.
+        // Give everything back but one slot: every segment but that one's is empty.
         let keep = taken[0];
         taken.retain(|&p| p != keep);
-        let freed = segs.trim(slot, &mut taken);
+        segs.give_back(slot, magazine(&taken), Secret::UNSET);
+        let (freed, more) = segs.release(slot, usize::MAX);
+        assert!(!more);
+        let kept_segment = segs.reserved_slots();
+        assert_eq!(freed, (20 - kept_segment) * slot.size);
         assert_eq!(
-            freed,
-            16 * slot.size,
-            "all segments but the first are entirely free"
+            segs.count(),
+            1,
+            "all segments but the kept slot's are empty"
         );
-        assert_eq!(taken.len(), 3, "the first segment's other slots stay");
-        assert_eq!(segs.count(), 1);
         segs.release_all(slot);
+    }
+
+    /// Slots that come back are handed out again before any untouched one, lowest page first.
+    #[test]
+    fn returned_slots_are_taken_first_fit() {
+        let slot = SlotLayout::for_layout(Layout::new::<[u64; 8]>());
+        let per_page = slot.page_slots();
+        let mut segs = Segments::new(Backing::Heap);
+        let first = take(&mut segs, slot, per_page, 4 * per_page);
+        let second = take(&mut segs, slot, per_page, 4 * per_page);
+        assert_eq!(first.len(), per_page);
+        // Two slots of the second page and one of the first come back.
+        segs.give_back(
+            slot,
+            magazine(&[second[3], first[5], second[9]]),
+            Secret::UNSET,
+        );
+        assert_eq!(
+            take(&mut segs, slot, 1, 0),
+            [first[5]],
+            "the lowest page first"
+        );
+        let mut rest = take(&mut segs, slot, 2, 0);
+        rest.sort();
+        let mut want = vec![second[3], second[9]];
+        want.sort();
+        assert_eq!(
+            rest, want,
+            "then the next page's returned slots, before untouched ones"
+        );
+        segs.release_all(slot);
+    }
+
+    /// Empty pages inside a segment that is still in use go back to the OS; they count as
+    /// committed again, and read as zero, once used again.
+    #[test]
+    fn empty_pages_of_a_used_segment_go_back() {
+        let slot = SlotLayout::for_layout(Layout::new::<[u64; 8]>());
+        let per_page = slot.page_slots();
+        let mut segs = Segments::new(Backing::Heap);
+        let pages = 8;
+        let all = take(&mut segs, slot, pages * per_page, pages * per_page);
+        for &s in &all {
+            // SAFETY: the slot is ours: write the whole of it, as a user object would.
+            unsafe { s.cast::<[u64; 8]>().write([0xab; 8]) };
+        }
+        let reserved = segs.reserved_slots() * slot.size;
+        assert_eq!(segs.committed_bytes(), reserved);
+        // Keep one object in the first page; give everything else back.
+        segs.give_back(slot, magazine(&all[1..]), Secret::UNSET);
+        let (given, more) = segs.release(slot, usize::MAX);
+        assert!(!more && segs.count() == 1);
+        if map::mapped(reserved) {
+            assert_eq!(
+                given,
+                (pages - 1) * per_page * slot.size,
+                "seven whole pages"
+            );
+            assert_eq!(segs.committed_bytes(), reserved - given);
+        }
+        // The pages come back untouched: fresh slots, in address order, after the first
+        // page's returned ones.
+        let again = take(&mut segs, slot, pages * per_page - 1, 0);
+        assert_eq!(again.len(), pages * per_page - 1);
+        assert_eq!(segs.committed_bytes(), reserved);
+        if map::mapped(reserved) {
+            let last = again[again.len() - 1];
+            // SAFETY: ours again; a given-back page reads as zero past the link words.
+            let word = unsafe { last.cast::<u64>().add(7).read() };
+            assert_eq!(word, 0, "the page went back to the OS");
+        }
+        segs.release_all(slot);
+    }
+
+    /// A random mix of take, give back and release never hands out a slot that is out, and
+    /// gives back exactly what it handed out.
+    #[test]
+    fn no_slot_is_handed_out_twice() {
+        let slot = SlotLayout::for_layout(Layout::new::<[u64; 4]>());
+        let mut segs = Segments::new(Backing::Heap);
+        let mut out: Vec<*mut FreeSlot> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let steps = if cfg!(miri) { 200 } else { 5_000 };
+        for _ in 0..steps {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 4 {
+                0 | 1 => {
+                    for s in take(&mut segs, slot, (x >> 8) as usize % 300 + 1, 64) {
+                        assert!(seen.insert(s), "{s:p} handed out while out");
+                        assert!(segs.owns(slot, s.cast()));
+                        out.push(s);
+                    }
+                }
+                2 => {
+                    let n = (x >> 8) as usize % (out.len() + 1);
+                    let back: Vec<_> = (0..n)
+                        .map(|i| out.swap_remove(((x >> 16) as usize + i) % out.len()))
+                        .collect();
+                    for s in &back {
+                        seen.remove(s);
+                    }
+                    if !back.is_empty() {
+                        segs.give_back(slot, magazine(&back), Secret::UNSET);
+                    }
+                }
+                _ => {
+                    segs.release(slot, (x >> 8) as usize % 8);
+                }
+            }
+            assert!(segs.reserved_slots() >= out.len());
+        }
+        segs.give_back(slot, magazine(&out), Secret::UNSET);
+        while segs.release(slot, 64).1 {}
+        assert_eq!(
+            segs.count(),
+            0,
+            "everything came back, so every segment went"
+        );
+        assert_eq!(segs.committed_bytes(), 0);
     }
 }

@@ -24,22 +24,25 @@ fn tiny_pool(max: Option<usize>) -> Pool<u64> {
 }
 
 /// Carves at least `n` slots and takes every carved slot out (a growing cache may carve more
-/// than it hands out), then hands them back one magazine per slot, so that each thread's
-/// refill takes one slot and the models race over the depot, not over who got the one big
-/// magazine. Returns every slot carved.
-fn seed(pool: &Pool<u64>, n: usize) -> Vec<*mut FreeSlot> {
+/// than it hands out), then hands them back in magazines of `per` slots — one slot each, so
+/// that each thread's refill takes one slot and the models race over the depot, not over who
+/// got the one big magazine; or all in one, the pool's only free memory. Returns every slot
+/// carved.
+fn seed(pool: &Pool<u64>, n: usize, per: usize) -> Vec<*mut FreeSlot> {
     let cache = LocalCache::new();
     let mut slots: Vec<*mut FreeSlot> = Vec::new();
     while slots.len() < n || slots.len() < pool.raw.carved() {
         slots.push(pool.raw.alloc(&cache).unwrap());
     }
-    for &s in &slots {
+    for chunk in slots.chunks(per) {
         let mut mag = Magazine::EMPTY;
-        // SAFETY: just allocated from this pool, holds nothing, in no chain; the cache is
-        // registered, so its secret is the pool's.
-        unsafe { mag.push(s, cache.secret()) };
+        for &s in chunk {
+            // SAFETY: just allocated from this pool, holds nothing, in no chain; the cache is
+            // registered, so its secret is the pool's.
+            unsafe { mag.push(s, cache.secret()) };
+        }
         pool.raw.give(mag).unwrap();
-        crate::sync::bump(&cache.shared.counters.frees, 1);
+        crate::sync::bump(&cache.shared.counters.frees, chunk.len() as u64);
     }
     pool.raw.retire(&cache);
     slots
@@ -62,7 +65,7 @@ impl World {
     /// (see [`seed`]), and a shadow for every slot it carved.
     fn new(n: usize, max: Option<usize>) -> Arc<Self> {
         let pool = tiny_pool(max);
-        let slots = seed(&pool, n);
+        let slots = seed(&pool, n, 1);
         let carved = slots.len();
         let shadow = slots
             .iter()
@@ -278,12 +281,13 @@ fn loom_pool_thread_exit_returns_cache() {
     assert!(runs >= 600, "explored only {runs} executions");
 }
 
-/// `trim` racing an allocation: trim may give back only what no one can still reach.
-#[test]
-fn loom_pool_trim_races_alloc() {
-    let runs = explore(|| {
+/// `trim` racing an allocation, over a pool seeded with `n` free slots in magazines of `per`:
+/// trim may give back only what no one can still reach, and never makes the allocation grow
+/// the pool. Returns the executions explored.
+fn trim_races_alloc(n: usize, per: usize) -> usize {
+    explore(move || {
         let pool = Arc::new(tiny_pool(None));
-        seed(&pool, 2);
+        seed(&pool, n, per);
         let p = pool.clone();
         let user = thread::spawn(move || {
             let c = LocalCache::new();
@@ -303,8 +307,26 @@ fn loom_pool_trim_races_alloc() {
         let s = pool.stats();
         assert_eq!(s.live, 0);
         assert!(s.segments <= 1);
-    });
-    assert!(runs >= 14000, "explored only {runs} executions");
+        // The seed's segment holds 4 slots. Trim may give it back (then the allocation makes
+        // one of 4 again), but an allocation racing trim never finds the pool empty while
+        // trim holds its free slots: it never needs a second segment.
+        assert!(s.reserved_slots <= 4, "trim made the pool grow: {s:?}");
+    })
+}
+
+/// Trim racing an allocation, the free slots spread over the depot one per magazine.
+#[test]
+fn loom_pool_trim_races_alloc() {
+    let runs = trim_races_alloc(2, 1);
+    assert!(runs >= 1400, "explored only {runs} executions");
+}
+
+/// Trim racing an allocation while the pool's only free memory is one magazine: if trim held
+/// it outside the grow lock, the allocation would find nothing and grow the pool.
+#[test]
+fn loom_pool_trim_never_grows_the_pool() {
+    let runs = trim_races_alloc(4, 4);
+    assert!(runs >= 75, "explored only {runs} executions");
 }
 
 /// `stats()` while another thread allocates and frees: never a torn, huge `live`.

@@ -38,7 +38,7 @@ struct PoolFamily {
     value: fn(&PoolStats) -> u64,
 }
 
-const POOL_FAMILIES: [PoolFamily; 8] = [
+const POOL_FAMILIES: [PoolFamily; 9] = [
     PoolFamily {
         name: "typool_pool_live",
         kind: Kind::Gauge,
@@ -48,7 +48,7 @@ const POOL_FAMILIES: [PoolFamily; 8] = [
     PoolFamily {
         name: "typool_pool_peak_live",
         kind: Kind::Gauge,
-        help: "Highest live count sampled (at cache refills and stats calls).",
+        help: "Highest live count sampled (when caches take memory from the pool, and at stats calls).",
         value: |s| s.peak_live as u64,
     },
     PoolFamily {
@@ -64,6 +64,12 @@ const POOL_FAMILIES: [PoolFamily; 8] = [
         value: |s| s.bytes_reserved as u64,
     },
     PoolFamily {
+        name: "typool_pool_bytes_committed",
+        kind: Kind::Gauge,
+        help: "Bytes of pages touched since they were last given back to the OS: the most the pool can hold resident.",
+        value: |s| s.bytes_committed as u64,
+    },
+    PoolFamily {
         name: "typool_pool_segments",
         kind: Kind::Gauge,
         help: "Segments the pool holds.",
@@ -72,19 +78,19 @@ const POOL_FAMILIES: [PoolFamily; 8] = [
     PoolFamily {
         name: "typool_pool_cache_hits_total",
         kind: Kind::Counter,
-        help: "Allocations served by a thread cache.",
+        help: "Allocations served by a thread's two magazines.",
         value: |s| s.cache_hits,
     },
     PoolFamily {
         name: "typool_pool_cache_misses_total",
         kind: Kind::Counter,
-        help: "Allocations that refilled a thread cache.",
+        help: "Allocations that needed a magazine from outside the thread's two (its stash, the depot or the segments).",
         value: |s| s.cache_misses,
     },
     PoolFamily {
         name: "typool_pool_depot_transfers_total",
         kind: Kind::Counter,
-        help: "Magazines moved between thread caches and the shared depot.",
+        help: "Magazines moved between threads and the pool (the shared depot, or fresh from the segments).",
         value: |s| s.depot_transfers,
     },
 ];

@@ -83,30 +83,6 @@ impl Granted {
             .into_iter()
             .reduce(|a, b| if a == b { a } else { Granted::Heap })
     }
-
-    /// One word, for an atomic mirror: `0` is "no region yet".
-    pub(crate) const fn to_bits(held: Option<Granted>) -> u64 {
-        match held {
-            None => 0,
-            Some(Granted::Heap) => 1,
-            Some(Granted::HugePages) => 2,
-            Some(Granted::TransparentHugePages) => 3,
-            Some(Granted::File) => 4,
-            Some(Granted::Numa(n)) => 5 | (n as u64) << 32,
-        }
-    }
-
-    /// The inverse of [`to_bits`](Self::to_bits).
-    pub(crate) const fn from_bits(bits: u64) -> Option<Granted> {
-        Some(match bits & 0xFFFF_FFFF {
-            1 => Granted::Heap,
-            2 => Granted::HugePages,
-            3 => Granted::TransparentHugePages,
-            4 => Granted::File,
-            5 => Granted::Numa((bits >> 32) as u32),
-            _ => return None,
-        })
-    }
 }
 
 impl fmt::Display for Granted {
@@ -169,18 +145,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grants_round_trip_through_bits_and_combine() {
-        for g in [
-            None,
-            Some(Granted::Heap),
-            Some(Granted::HugePages),
-            Some(Granted::TransparentHugePages),
-            Some(Granted::File),
-            Some(Granted::Numa(0)),
-            Some(Granted::Numa(u32::MAX)),
-        ] {
-            assert_eq!(Granted::from_bits(Granted::to_bits(g)), g);
-        }
+    fn grants_combine() {
         let thp = Granted::TransparentHugePages;
         assert_eq!(Granted::together([]), None);
         assert_eq!(Granted::together([thp]), Some(thp));

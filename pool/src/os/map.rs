@@ -8,7 +8,7 @@ pub(crate) const MAP_THRESHOLD: usize = 256 * 1024;
 /// The base page size typool rounds mappings to.
 pub(crate) const PAGE: usize = 4096;
 
-pub(crate) use imp::{anon, unmap, AVAILABLE};
+pub(crate) use imp::{anon, discard, unmap, AVAILABLE};
 
 #[cfg(all(unix, not(miri)))]
 mod imp {
@@ -71,6 +71,19 @@ mod imp {
         let rc = unsafe { libc::munmap(ptr.as_ptr().cast(), len) };
         debug_assert_eq!(rc, 0, "munmap of a block typool mapped failed");
     }
+
+    /// Gives the pages of `len` bytes at `ptr` back to the OS, keeping the mapping: the next
+    /// touch finds zeroed pages (`MADV_DONTNEED` on a private anonymous mapping). Whether the
+    /// kernel took them.
+    ///
+    /// # Safety
+    ///
+    /// The range lies inside one private anonymous mapping from [`anon`], on its granule, and
+    /// nothing needs its bytes any more.
+    pub(crate) unsafe fn discard(ptr: *mut u8, len: usize) -> bool {
+        // SAFETY: forwarded from the caller; the advice changes no mapping.
+        unsafe { libc::madvise(ptr.cast(), len, libc::MADV_DONTNEED) == 0 }
+    }
 }
 
 #[cfg(not(all(unix, not(miri))))]
@@ -88,6 +101,13 @@ mod imp {
     /// Never called: [`anon`] maps nothing.
     pub(crate) unsafe fn unmap(_: NonNull<u8>, _: usize) {
         unreachable!("nothing is mapped without mmap")
+    }
+
+    /// # Safety
+    ///
+    /// Never called: [`anon`] maps nothing.
+    pub(crate) unsafe fn discard(_: *mut u8, _: usize) -> bool {
+        false
     }
 }
 

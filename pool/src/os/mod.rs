@@ -28,7 +28,7 @@ mod backing;
 #[cfg(all(unix, not(miri)))]
 mod file;
 mod huge;
-mod map;
+pub(crate) mod map;
 mod numa;
 mod region;
 mod sys_vec;

@@ -2,7 +2,7 @@
 //! [`Granted`] it got; given back when dropped.
 
 use super::map::{self, round_up, PAGE};
-use super::{huge, numa, Backing, BackingError, Granted};
+use super::{huge, numa, Backing, BackingError, Granted, HUGE_PAGE};
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use std::alloc::{GlobalAlloc, System};
@@ -89,6 +89,40 @@ impl Region {
     /// What backs the block.
     pub(crate) fn granted(&self) -> Granted {
         self.granted
+    }
+
+    /// Gives the OS pages inside `[offset, offset + len)` of the block back, keeping the
+    /// address range: the next touch finds zeroed pages. Returns the bytes given back — 0
+    /// where the block cannot give pages back (a `System` block, a file mapping, whose bytes
+    /// are the file's) or the range holds no whole page (of 2 MiB for reserved huge pages).
+    ///
+    /// # Safety
+    ///
+    /// Nothing needs the bytes of the range any more (they may read as zero afterwards).
+    pub(crate) unsafe fn discard(&self, offset: usize, len: usize) -> usize {
+        let Source::Anon { len: mapped } = self.source else {
+            return 0;
+        };
+        let granule = match self.granted {
+            Granted::HugePages => HUGE_PAGE,
+            _ => PAGE,
+        };
+        let start = self.ptr.as_ptr().addr() + offset;
+        let (Some(lo), hi) = (round_up(start, granule), (start + len) & !(granule - 1)) else {
+            return 0;
+        };
+        let end_of_mapping = self.ptr.as_ptr().addr() + mapped;
+        if hi <= lo || hi > end_of_mapping {
+            return 0;
+        }
+        // SAFETY: `[lo, hi)` is inside this region's anonymous mapping, on its granule, and
+        // the caller needs none of its bytes.
+        let taken = unsafe { map::discard(self.ptr.as_ptr().with_addr(lo), hi - lo) };
+        if taken {
+            hi - lo
+        } else {
+            0
+        }
     }
 }
 

@@ -8,14 +8,22 @@
 //! thread busy at that moment may be counted a few operations early or late. Exporters of
 //! these snapshots (text formats, metrics facades) belong in this folder too.
 //!
-//! Gauges (`live`, `reserved_slots`, `segments`, `bytes_reserved`) are point-in-time;
-//! counters (`cache_hits`, `cache_misses`, `depot_transfers`) only grow. `peak_live` is the
-//! highest `live` sampled — at every cache refill (the slow path: once per half a cache of
-//! allocations on a thread; skipped while a `stats()` holds the counters, so reading never
-//! makes an allocation wait) and at every `stats()` call. On one thread it is exact whenever
-//! the peak falls on a refill or a `stats()` call, and never above the true peak; between
-//! samples a higher true peak can go unseen (by at most half a cache per thread). With threads
-//! freeing concurrently, a sample may count a free still in flight on another thread as live.
+//! Gauges (`live`, `reserved_slots`, `segments`, `bytes_reserved`, `bytes_committed`) are
+//! point-in-time; counters (`cache_hits`, `cache_misses`, `depot_transfers`) only grow. The
+//! segment figures are read from the segments themselves, under the pool's grow lock, so they
+//! are exact when read.
+//!
+//! `peak_live` is the highest `live` sampled — when a cache takes memory from the pool's
+//! shared layers (the depot or the segments; skipped while a `stats()` holds the counters, so
+//! reading never makes an allocation wait) and at every `stats()` call. It is never above the
+//! true peak. It can miss a higher true peak that a thread reaches with memory it already
+//! holds: by at most what one thread keeps — its two magazines and its stash — per thread.
+//! With threads freeing concurrently, a sample may count a free still in flight on another
+//! thread as live.
+//!
+//! `cache_hits` and `cache_misses` count allocations at magazine granularity: a miss is an
+//! allocation that needed a magazine from outside the thread's two — its stash, the depot or
+//! the segments — and every other allocation is a hit.
 
 use crate::os::Granted;
 use core::fmt;
@@ -62,20 +70,27 @@ pub struct PoolStats {
     pub slot_size: usize,
     /// Objects allocated and not yet freed.
     pub live: usize,
-    /// Highest `live` sampled, at cache refills and `stats()` calls (see the module docs).
+    /// Highest `live` sampled, when caches take memory from the pool and at `stats()` calls
+    /// (see the module docs).
     pub peak_live: usize,
     /// Slots in all segments.
     pub reserved_slots: usize,
     /// Allocations served by a thread cache.
     pub cache_hits: u64,
-    /// Allocations that had to go to the depot or a segment.
+    /// Allocations that needed a magazine from outside the thread's two: from its stash, the
+    /// depot or the segments.
     pub cache_misses: u64,
-    /// Magazines moved between thread caches and the depot.
+    /// Magazines moved between threads and the pool: to or from the depot, or fresh from the
+    /// segments.
     pub depot_transfers: u64,
     /// Segments held.
     pub segments: usize,
     /// Bytes of all segments.
     pub bytes_reserved: usize,
+    /// Bytes of `bytes_reserved` not given back to the OS page by page (`madvise`): what the
+    /// pool can hold resident at most. Pages never touched count as committed; memory given
+    /// back comes back when a page is used again.
+    pub bytes_committed: usize,
     /// What the kernel gave the segments for the pool's [`Backing`](crate::Backing): all of
     /// them together, `Heap` when they differ or before the first (see [`Granted`]).
     pub backing: Granted,
@@ -106,7 +121,7 @@ impl fmt::Display for PoolStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {} live (peak {}), {} of {} slots used ({:.1}%), {} segment{}, {} KiB, cache hit rate {:.2}%, {} depot transfers",
+            "{}: {} live (peak {}), {} of {} slots used ({:.1}%), {} segment{}, {} KiB{}, cache hit rate {:.2}%, {} depot transfers",
             self.type_name,
             self.live,
             self.peak_live,
@@ -116,12 +131,27 @@ impl fmt::Display for PoolStats {
             self.segments,
             if self.segments == 1 { "" } else { "s" },
             self.bytes_reserved / 1024,
+            Committed(self.bytes_reserved, self.bytes_committed),
             self.hit_rate() * 100.0,
             self.depot_transfers,
         )?;
         match self.backing {
             Granted::Heap => Ok(()),
             granted => write!(f, ", on {granted}"),
+        }
+    }
+}
+
+/// `" (N KiB committed)"` when some of the reserved bytes went back to the OS, else nothing.
+struct Committed(usize, usize);
+
+impl fmt::Display for Committed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Committed(reserved, committed) if committed < reserved => {
+                write!(f, " ({} KiB committed)", committed / 1024)
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -170,13 +170,34 @@ impl<T> Pool<T> {
         self.raw.reserve(slots).map_err(|r| self.refusal(r, ()))
     }
 
-    /// Gives back to the system every segment with no live object, and returns how many
-    /// bytes that was.
+    /// Gives memory no object uses back to the OS, and returns how many bytes that was: every
+    /// page (64 KiB of slots) with no live object goes back with `madvise`, so resident memory
+    /// follows `live` after a peak, and every segment with no live object is unmapped.
     ///
-    /// First the free slots of the calling thread's cache in this pool's table, and those
-    /// cached for threads that have exited, go to the shared depot, where `trim` can count
-    /// them. Slots cached by other live threads — and, for a `#[derive(Pooled)]` type, the
-    /// calling thread's own thread-local cache — stay where they are and keep their segment.
+    /// Free slots come back from everywhere another thread can reach without stopping the
+    /// threads that hold them: the calling thread's cache in this pool's table, the caches
+    /// left by threads that have exited, every thread's stash (what a thread keeps beyond its
+    /// two magazines) and the shared depot. What stays is each live thread's two magazines —
+    /// for a `#[derive(Pooled)]` type, the calling thread's too — a few KiB per thread.
+    ///
+    /// Threads may allocate and free meanwhile: `trim` works a magazine, or a few pages, at a
+    /// time under the pool's grow lock, and an allocation that needs memory then gets the slots
+    /// being given back, so trimming never makes the pool grow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::Pool;
+    ///
+    /// let pool: Pool<[u64; 8]> = Pool::new();
+    /// let mut held: Vec<_> = (0..100_000).map(|i| pool.alloc([i; 8])).collect();
+    /// held.truncate(1_000);
+    /// let peak = pool.stats().bytes_committed;
+    /// let given = pool.trim();
+    /// assert!(given > 0);
+    /// assert!(pool.stats().bytes_committed < peak);
+    /// assert!(held.iter().enumerate().all(|(i, h)| h[0] == i as u64));
+    /// ```
     pub fn trim(&self) -> usize {
         if let Some(cache) = self.table.get() {
             self.raw.flush(cache);
@@ -576,7 +597,7 @@ mod tests {
         let bytes = pool.trim();
         let after = pool.stats();
         assert!(
-            bytes > 0 && after.bytes_reserved == before.bytes_reserved - bytes,
+            bytes > 0 && after.bytes_committed == before.bytes_committed - bytes,
             "{before:?} {after:?}"
         );
         assert!(after.segments < before.segments);
