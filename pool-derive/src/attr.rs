@@ -13,6 +13,8 @@ pub(crate) struct Options {
     pub(crate) initial: Option<(usize, Span)>,
     pub(crate) max: Option<(usize, Span)>,
     pub(crate) cache: Option<(usize, Span)>,
+    /// `decay_ms = N`: milliseconds unused memory waits before it goes back (0: never).
+    pub(crate) decay_ms: Option<(u32, Span)>,
     pub(crate) krate: Option<Path>,
     /// `huge_pages` or `numa = N`, with the key's span.
     pub(crate) backing: Option<(BackingKey, Span)>,
@@ -50,8 +52,7 @@ impl AliasKind {
     }
 }
 
-const KEYS: &str =
-    "`initial`, `max`, `cache`, `huge_pages`, `numa`, `crate`, `vec`, `small_vec` and `stable_vec`";
+const KEYS: &str = "`initial`, `max`, `cache`, `decay_ms`, `huge_pages`, `numa`, `crate`, `vec`, `small_vec` and `stable_vec`";
 
 /// Parses `huge_pages` (a flag) or `numa = N` (a node number).
 fn backing(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<BackingKey> {
@@ -187,6 +188,21 @@ pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
                         ));
                     }
                     opts.backing = Some((b, meta.path.span()));
+                    return Ok(());
+                }
+                "decay_ms" => {
+                    if opts.decay_ms.is_some() {
+                        return Err(meta.error("duplicate key `decay_ms`: give each key once"));
+                    }
+                    let what = "`decay_ms` takes a whole number of milliseconds (0 turns decay off), e.g. `decay_ms = 1000`";
+                    let lit: LitInt = meta
+                        .value()?
+                        .parse()
+                        .map_err(|e| Error::new(e.span(), what))?;
+                    let ms = lit
+                        .base10_parse::<u32>()
+                        .map_err(|_| Error::new(lit.span(), what))?;
+                    opts.decay_ms = Some((ms, lit.span()));
                     return Ok(());
                 }
                 "initial" => &mut opts.initial,

@@ -124,6 +124,9 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
             config = quote!(#config.#method(#n));
         }
     }
+    if let Some((ms, _)) = opts.decay_ms {
+        config = quote!(#config.decay_ms(#ms));
+    }
     match opts.backing {
         Some((BackingKey::HugePages, _)) => {
             config = quote!(#config.backing(#krate::Backing::HugePages));

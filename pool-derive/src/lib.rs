@@ -23,7 +23,9 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Keys: `initial` (slots reserved at first use), `max` (bound on live objects), `cache`
-/// (thread-cache size, at least 2, default 64), `huge_pages` (segments on 2 MiB pages) or
+/// (thread-cache size, at least 2, default 64), `decay_ms` (how long unused memory waits
+/// before it goes back to the OS, default 1000; 0 turns decay off — see
+/// `typool::PoolConfig::decay_ms`), `huge_pages` (segments on 2 MiB pages) or
 /// `numa = N` (segments bound to NUMA node N) — see `typool::Backing` —, `crate = "path"`
 /// (where typool is, when renamed). The type must be concrete (no generics), not a union,
 /// and not zero-sized.

@@ -312,3 +312,53 @@ fn a_large_type_reserves_by_bytes() {
     assert!(s.bytes_reserved <= 4 * 65536, "{s:?}");
     drop(one);
 }
+
+/// A pool that gives memory back by itself (`decay_ms = 50`), with no `trim` call.
+#[derive(Pooled)]
+#[pooled(decay_ms = 50)]
+struct Decays([u64; 8]);
+
+#[test]
+fn memory_decays_without_a_call() {
+    in_child("child_memory_decays_without_a_call");
+}
+
+#[test]
+#[ignore = "run in a process of its own by memory_decays_without_a_call"]
+fn child_memory_decays_without_a_call() {
+    let start = rss();
+    let mut held: Vec<PoolBox<Decays>> = (0..500_000u64).map(|i| Decays([i; 8]).pooled()).collect();
+    let peak = rss();
+    held.truncate(5_000);
+    held.shrink_to_fit();
+    // A light workload for 1.5 s: a trickle of objects handed from one thread to another,
+    // which reaches the pool's slow paths now and then (there decay runs).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PoolBox<Decays>>>(4);
+    let until = Instant::now() + Duration::from_millis(1500);
+    std::thread::scope(|s| {
+        s.spawn(move || rx.into_iter().for_each(drop));
+        let mut round = 0u64;
+        while Instant::now() < until {
+            tx.send((0..64).map(|i| Decays([round + i; 8]).pooled()).collect())
+                .unwrap();
+            round += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(tx);
+    });
+    let after = rss();
+    let s = Decays::pool().stats();
+    println!(
+        "start {} MiB, peak {} MiB, after 1.5 s of a light workload {} MiB; {} live, committed {} KiB",
+        start / MIB,
+        peak / MIB,
+        after / MIB,
+        s.live,
+        s.bytes_committed / 1024
+    );
+    assert!(
+        after.saturating_sub(start) <= 8 * MIB,
+        "RSS {after} against {start} at the start: {s:?}"
+    );
+    assert!(held.iter().enumerate().all(|(i, b)| b.0 == [i as u64; 8]));
+}

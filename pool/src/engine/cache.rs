@@ -42,6 +42,7 @@
 //! least what the stash holds (a steal takes slots without telling it).
 
 use crate::engine::counters::Counters;
+use crate::engine::decay::StashClock;
 use crate::engine::depot::Stash;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
@@ -81,6 +82,8 @@ pub struct LocalCache {
 pub(crate) struct CacheShared {
     pub(crate) counters: Counters,
     pub(crate) stash: Stash,
+    /// How a decay step tells this stash sat unused (`engine/decay.rs`).
+    pub(crate) clock: StashClock,
 }
 
 impl core::fmt::Debug for LocalCache {
@@ -108,7 +111,11 @@ impl LocalCache {
                 slot_size: Cell::new(0),
                 #[cfg(any(debug_assertions, feature = "hardened"))]
                 guard: Cell::new((Secret::UNSET, Owner::UNKNOWN)),
-                shared: CacheShared { counters: Counters::new(), stash: Stash::new() },
+                shared: CacheShared {
+                    counters: Counters::new(),
+                    stash: Stash::new(),
+                    clock: StashClock::new(),
+                },
             }
         }
     }
@@ -268,6 +275,7 @@ impl LocalCache {
     /// shown it reuses: see "Stash bound"); and whether it came from the pool.
     fn take(&self, pool: &RawPool) -> Result<(Magazine, bool), Refused> {
         if let Some(mag) = self.shared.stash.pop(pool.depot()) {
+            self.shared.clock.tick();
             self.stashed.set(self.stashed.get().saturating_sub(mag.len));
             return Ok((mag, false));
         }
@@ -324,6 +332,7 @@ impl LocalCache {
     fn send_away(&self, pool: &RawPool, mag: Magazine) -> Result<(), Magazine> {
         let stashed = self.stashed.get().saturating_add(mag.len);
         if stashed <= self.stash_cap.get() && self.shared.stash.push(pool.depot(), mag).is_ok() {
+            self.shared.clock.tick();
             self.stashed.set(stashed);
             return Ok(());
         }

@@ -21,6 +21,8 @@ pub struct PoolConfig {
     pub(crate) max: Option<usize>,
     pub(crate) cache: usize,
     pub(crate) backing: Backing,
+    /// Milliseconds unused memory waits before it decays (0: never).
+    pub(crate) decay: u32,
 }
 
 impl PoolConfig {
@@ -34,7 +36,8 @@ impl PoolConfig {
     pub const MIN_SEGMENT_BYTES: usize = 64 * 1024;
 
     /// Unbounded, no `initial` (the first segment holds [`Self::MIN_SEGMENT`] slots, or
-    /// [`Self::MIN_SEGMENT_BYTES`] of them for large types),
+    /// [`Self::MIN_SEGMENT_BYTES`] of them for large types), decay after
+    /// [`Self::DEFAULT_DECAY_MS`],
     /// `cache = 64`, [`Backing::Heap`].
     pub const fn new() -> Self {
         Self {
@@ -42,8 +45,41 @@ impl PoolConfig {
             max: None,
             cache: Self::DEFAULT_CACHE,
             backing: Backing::Heap,
+            decay: Self::DEFAULT_DECAY_MS,
         }
     }
+
+    /// How long memory may sit unused before it goes back to the OS, in milliseconds, without
+    /// a call to [`Pool::trim`](crate::Pool::trim): `0` turns decay off. The default is
+    /// [`Self::DEFAULT_DECAY_MS`] (`#[pooled(decay_ms = N)]` sets it).
+    ///
+    /// The policy in one sentence: at each period's first slow path, an idle thread's stash
+    /// goes to the depot, the depot goes back into its pages, and pages empty for a whole
+    /// period go back to the OS — so memory no one reuses is back with the OS within about
+    /// three periods of the pool's use. No background thread runs: a pool that
+    /// no thread touches keeps its memory until its next slow path, a `trim`, or its threads'
+    /// exit. The module docs of `engine/decay.rs` say more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Pool, PoolConfig};
+    ///
+    /// // A burst handler: give memory back a quarter second after the burst.
+    /// static BURSTS: Pool<[u8; 512]> = Pool::with_config(PoolConfig::new().decay_ms(250));
+    /// // A latency-critical pool that keeps what it had: trim by hand, or never.
+    /// static STEADY: Pool<[u8; 512]> = Pool::with_config(PoolConfig::new().decay_ms(0));
+    /// # drop((BURSTS.alloc([0; 512]), STEADY.alloc([0; 512])));
+    /// ```
+    pub const fn decay_ms(mut self, ms: u32) -> Self {
+        self.decay = ms;
+        self
+    }
+
+    /// Decay's default period: 1000 ms, between mimalloc's purge delay (10 ms) and jemalloc's
+    /// dirty decay (10 s). Memory comes back within seconds of a peak, and a pool that cycles
+    /// faster than that keeps its memory warm.
+    pub const DEFAULT_DECAY_MS: u32 = 1000;
 
     /// Where the pool's segments come from (see [`Backing`]; `#[pooled(huge_pages)]` and
     /// `#[pooled(numa = N)]` set it). With [`Backing::HugePages`] every segment is a whole

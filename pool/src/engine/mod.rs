@@ -10,28 +10,32 @@
 //! | file | what it is |
 //! |---|---|
 //! | `magazine` | a free slot's link word, and magazines: chains of free slots with a length |
-//! | `cache` | a thread's cache: two magazines, the fast path (no atomic read-modify-write) |
+//! | `cache` | a thread's cache: two magazines, the fast path (no atomic read-modify-write), its stash, and the policy of when magazines move |
 //! | `raw` | the untyped pool: the slow paths that tie cache, depot and segments together |
-//! | `depot` | the global lock-free stack of magazines, tagged against ABA |
-//! | `segment` | the blocks slots are carved from (memory from `os`); geometric growth; `trim` |
+//! | `depot` | lock-free stacks of magazines, tagged against ABA: each thread's stash and the shared depot |
+//! | `segment` | segments and their pages: where free slots are below the depot; give-back to the OS |
+//! | `decay` | when unused memory goes back without a call: the policy and its clocks |
 //! | `span_map` | the segments' carved ranges, readable without a lock: ownership checks |
 //! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
-//! | `record` | what `stats()` reads, on the heap; the process-wide list behind `stats::all()` |
+//! | `record` | the pool's heap part (segments, registry) that `stats()` reads; the process-wide list behind `stats::all()` |
 //! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
-//! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size |
+//! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size, backing, decay |
 //! | `guard` | free-list integrity: encoded links and free tags (debug builds, and `hardened`) |
 //! | `misuse` | how a double free or a foreign pointer is reported: no allocation, then abort |
 //! | `poison` | ASan poisoning of free slots (`--cfg typool_asan`; nothing otherwise) |
 //!
-//! Memory flows in one cycle: a segment is carved into magazines; a thread's cache pops from
-//! its magazine on allocation and pushes on free; a full magazine goes to the depot and an
-//! empty cache takes one from there. An object freed on another thread goes into *that*
-//! thread's cache and flows back through the depot. A thread's cache returns to the depot
-//! when the thread exits.
+//! Memory flows in one cycle: pages hand out magazines; a thread's cache pops from its magazine
+//! on allocation and pushes on free; a full magazine goes to the thread's stash, or when the
+//! thread has not shown it reuses what it frees, to the shared depot; an empty cache takes one
+//! from its stash, else the depot, else the pages. An object freed on another thread goes into
+//! *that* thread's cache and flows back through the depot. A thread's stash and magazines
+//! return to the depot when the thread exits; `trim` and decay move free memory down — stash,
+//! depot, pages — and empty pages back to the OS.
 
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod counters;
+pub(crate) mod decay;
 pub(crate) mod depot;
 pub(crate) mod guard;
 pub(crate) mod magazine;

@@ -14,6 +14,7 @@
 
 use crate::engine::cache::{CacheShared, LocalCache};
 use crate::engine::config::PoolConfig;
+use crate::engine::decay::Decay;
 use crate::engine::depot::Depot;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
@@ -39,6 +40,8 @@ pub(crate) struct RawPool {
     /// The segments' carved ranges, for ownership checks without the lock (checked builds).
     spans: SpanMap,
     depot: Depot,
+    /// When the next decay step is due (`decay.rs`).
+    decay: Decay,
     /// The segments and the registry of caches, on the heap (`record.rs`): null until the
     /// first slow path.
     record: AtomicPtr<Record>,
@@ -77,6 +80,7 @@ impl RawPool {
                 secret: AtomicUsize::new(0),
                 spans: SpanMap::new(),
                 depot: Depot::new(),
+                decay: Decay::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),
                 listed,
             }
@@ -123,6 +127,7 @@ impl RawPool {
     /// again under the grow lock: whatever `trim` moves, it moves under that lock, so a caller
     /// that waited for it finds the slots trim was holding.
     pub(crate) fn take(&self, want: u32) -> Result<Magazine, Refused> {
+        self.decay_if_due();
         if let Some(mag) = self.depot.pop() {
             return Ok(mag);
         }
@@ -143,6 +148,7 @@ impl RawPool {
     /// Hands a magazine (non-empty, owned by the caller) to the depot; gives it back if the
     /// system refuses memory for a descriptor.
     pub(crate) fn give(&self, mag: Magazine) -> Result<(), Magazine> {
+        self.decay_if_due();
         self.depot.push(mag)
     }
 
@@ -261,33 +267,70 @@ impl RawPool {
         let Some(r) = self.existing_record() else {
             return 0;
         };
-        lock(&r.registry).for_each(|cache| loop {
+        lock(&r.registry).for_each(|cache| self.unstash(r, cache));
+        self.reap_depot(r);
+        self.release(r, false)
+    }
+
+    /// One decay step, if one is due (see `decay.rs`): what sat unused for a whole period
+    /// moves one level down. Slow paths only.
+    fn decay_if_due(&self) {
+        if !self.decay.due(self.config.decay) {
+            return;
+        }
+        let Some(r) = self.existing_record() else {
+            return;
+        };
+        lock(&r.registry).for_each(|cache| {
+            if cache.clock.idle() {
+                self.unstash(r, cache);
+            }
+        });
+        self.reap_depot(r);
+        self.release(r, true);
+    }
+
+    /// Moves every magazine of `cache`'s stash to the depot, each under the grow lock.
+    fn unstash(&self, r: &Record, cache: &CacheShared) {
+        loop {
             let _grow = lock(&r.segments);
             let Some(mag) = cache.stash.steal(&self.depot) else {
-                break;
+                return;
             };
             self.give_or_abort(mag);
-        });
+        }
+    }
+
+    /// Puts every depot magazine back into its pages, each popped and reaped under the grow
+    /// lock.
+    fn reap_depot(&self, r: &Record) {
         let secret = self.secret();
         loop {
             let mut segs = lock(&r.segments);
             let Some(mag) = self.depot.pop() else {
-                break;
+                return;
             };
             segs.give_back(self.slot, mag, secret);
         }
+    }
+
+    /// Gives empty pages and segments back to the OS, [`RELEASE_BUDGET`] pages per hold of
+    /// the grow lock; `aged`: only those empty since the last decay step. Returns the bytes.
+    fn release(&self, r: &Record, aged: bool) -> usize {
         let mut bytes = 0;
         loop {
             let mut segs = lock(&r.segments);
             // The leak walks read slots through the record's list of carved ranges: keep them
             // out until the list no longer names the segments about to be unmapped.
             #[cfg(feature = "track-sites")]
-            let walks = lock(&r.carved);
-            let (given, more) = segs.release(self.slot, RELEASE_BUDGET);
+            let mut walks = lock(&r.carved);
+            let (given, more) = segs.release(self.slot, RELEASE_BUDGET, aged);
+            #[cfg(feature = "track-sites")]
+            self.publish_walks(&mut walks, &segs);
             #[cfg(feature = "track-sites")]
             drop(walks);
+            self.spans.publish(segs.carved_ranges(self.slot));
             bytes += given;
-            self.publish(r, &segs);
             if !more {
                 return bytes;
             }
@@ -383,13 +426,18 @@ impl RawPool {
     fn publish(&self, r: &Record, segs: &Segments) {
         self.spans.publish(segs.carved_ranges(self.slot));
         #[cfg(feature = "track-sites")]
-        if self.slot.site {
-            let mut carved = lock(&r.carved);
-            carved.clear();
-            carved.extend(segs.carved_ranges(self.slot));
-        }
+        self.publish_walks(&mut lock(&r.carved), segs);
         #[cfg(not(feature = "track-sites"))]
         let _ = r;
+    }
+
+    /// The leak walks' list of carved ranges, made to match `segs` (its lock held).
+    #[cfg(feature = "track-sites")]
+    fn publish_walks(&self, walks: &mut crate::os::SysVec<(usize, usize)>, segs: &Segments) {
+        if self.slot.site {
+            walks.clear();
+            walks.extend(segs.carved_ranges(self.slot));
+        }
     }
 
     /// Puts a typed pool's record on the process-wide list once it has memory (outside the

@@ -126,6 +126,8 @@ struct Page {
     free: *mut FreeSlot,
     free_len: u32,
     fresh: u32,
+    /// Empty since the last decay step looked (`engine/decay.rs`): the next one releases it.
+    idle: bool,
 }
 
 impl Page {
@@ -133,6 +135,7 @@ impl Page {
         free: core::ptr::null_mut(),
         free_len: 0,
         fresh: 0,
+        idle: false,
     };
 
     fn out(&self) -> u32 {
@@ -321,6 +324,7 @@ impl Segments {
         let seg = &mut self.list[s];
         let n = seg.page_len(slot, p);
         let mut page = seg.pages[p];
+        page.idle = false;
         while mag.len < want && page.free_len > 0 {
             let at = page.free;
             // SAFETY: `at` heads the page's chain, which this layer owns (the invariant).
@@ -402,12 +406,19 @@ impl Segments {
     /// stay as they are), and every segment whose pages are all empty. Returns the bytes
     /// given back — whole segments unmapped, and pages advised away — and whether empty pages
     /// are left for another call.
-    pub(crate) fn release(&mut self, slot: SlotLayout, budget: usize) -> (usize, bool) {
+    ///
+    /// `aged` (a decay step): only pages that were empty at the previous such call, and
+    /// segments all of whose touched pages were; every other empty page is marked for the
+    /// next call.
+    pub(crate) fn release(&mut self, slot: SlotLayout, budget: usize, aged: bool) -> (usize, bool) {
         let mut bytes = 0;
         let mut done = 0;
         let mut index = 0;
         while index < self.list.len() {
-            if self.list[index].is_empty() {
+            let seg = &self.list[index];
+            let whole =
+                seg.is_empty() && (!aged || seg.pages.iter().all(|p| p.fresh == 0 || p.idle));
+            if whole {
                 let seg = self.list.remove(index);
                 bytes += self.drop_segment(slot, seg);
                 continue;
@@ -416,6 +427,10 @@ impl Segments {
             for p in 0..seg.pages.len() {
                 let page = seg.pages[p];
                 if page.fresh == 0 || page.out() > 0 {
+                    continue;
+                }
+                if aged && !page.idle {
+                    seg.pages[p].idle = true;
                     continue;
                 }
                 if done == budget {
@@ -648,7 +663,7 @@ mod tests {
         let keep = taken[0];
         taken.retain(|&p| p != keep);
         segs.give_back(slot, magazine(&taken), Secret::UNSET);
-        let (freed, more) = segs.release(slot, usize::MAX);
+        let (freed, more) = segs.release(slot, usize::MAX, false);
         assert!(!more);
         let kept_segment = segs.reserved_slots();
         assert_eq!(freed, (20 - kept_segment) * slot.size);
@@ -708,7 +723,7 @@ mod tests {
         assert_eq!(segs.committed_bytes(), reserved);
         // Keep one object in the first page; give everything else back.
         segs.give_back(slot, magazine(&all[1..]), Secret::UNSET);
-        let (given, more) = segs.release(slot, usize::MAX);
+        let (given, more) = segs.release(slot, usize::MAX, false);
         assert!(!more && segs.count() == 1);
         if map::mapped(reserved) {
             assert_eq!(
@@ -767,13 +782,13 @@ mod tests {
                     }
                 }
                 _ => {
-                    segs.release(slot, (x >> 8) as usize % 8);
+                    segs.release(slot, (x >> 8) as usize % 8, x & 1 == 0);
                 }
             }
             assert!(segs.reserved_slots() >= out.len());
         }
         segs.give_back(slot, magazine(&out), Secret::UNSET);
-        while segs.release(slot, 64).1 {}
+        while segs.release(slot, 64, false).1 {}
         assert_eq!(
             segs.count(),
             0,
