@@ -55,6 +55,11 @@ use core::ptr;
 
 /// One thread's free slots for one pool. Generated code names it through
 /// `typool::__private`; users never touch it.
+///
+/// Aligned to a cache line: caches of different threads sit side by side in a pool's cache
+/// table (`table.rs`), and none may share a line with another's hit path. (It also makes the
+/// slab's per-class caches an array of power-of-two stride.)
+#[repr(align(64))]
 pub struct LocalCache {
     head: Cell<*mut FreeSlot>,
     len: Cell<u32>,
@@ -71,7 +76,7 @@ pub struct LocalCache {
     slot_size: Cell<usize>,
     /// The pool's free-list secret and who it is, for the checks of `engine/guard.rs`
     /// (checked builds only; set on registration).
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     guard: Cell<(Secret, Owner)>,
     pub(crate) shared: CacheShared,
 }
@@ -109,7 +114,7 @@ impl LocalCache {
                 spilled: Cell::new(0),
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
-                #[cfg(any(debug_assertions, feature = "hardened"))]
+                #[cfg(typool_checked)]
                 guard: Cell::new((Secret::UNSET, Owner::UNKNOWN)),
                 shared: CacheShared {
                     counters: Counters::new(),
@@ -190,18 +195,18 @@ impl LocalCache {
         self.limit.set(limit);
         #[cfg(typool_asan)]
         self.slot_size.set(owner.slot_size);
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         self.guard.set((secret, owner));
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         let _ = (secret, owner);
     }
 
     /// The secret this cache's chains are linked with, and their pool.
     #[inline(always)]
     fn guard(&self) -> (Secret, Owner) {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         return self.guard.get();
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         (Secret::UNSET, Owner::UNKNOWN)
     }
 
@@ -386,6 +391,13 @@ impl LocalCache {
         });
     }
 }
+
+// Two lines at most in release builds (checked builds add the guard's words, ASan the slot
+// size, loom its own primitives): the hit path's fields and the rest.
+const _: () = assert!(
+    core::mem::size_of::<LocalCache>() <= 128
+        || cfg!(any(typool_checked, typool_asan, typool_loom))
+);
 
 impl Default for LocalCache {
     fn default() -> Self {

@@ -23,11 +23,12 @@
 //! those in the sanitizer runs.
 
 use crate::engine::magazine::FreeSlot;
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 use crate::engine::misuse::abort_with;
 
-/// Whether this build checks free lists.
-pub(crate) const CHECKED: bool = cfg!(any(debug_assertions, feature = "hardened"));
+/// Whether this build checks free lists: `cfg(typool_checked)`, which `build.rs` sets for
+/// builds with debug assertions and for feature `hardened`.
+pub(crate) const CHECKED: bool = cfg!(typool_checked);
 
 /// A pool's key for its free lists: random per pool in checked builds, nothing otherwise.
 ///
@@ -36,35 +37,35 @@ pub(crate) const CHECKED: bool = cfg!(any(debug_assertions, feature = "hardened"
 /// written with the secret that reads them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Secret {
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     key: usize,
 }
 
 impl Secret {
     /// The secret of a pool that has none yet (no slot of it is linked).
     pub(crate) const UNSET: Self = Self {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         key: 0,
     };
 
     /// The word to store as a secret (never 0, so 0 can mean "not drawn yet").
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     pub(crate) fn draw() -> usize {
         random_word() | 1
     }
 
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     pub(crate) const fn from_word(key: usize) -> Self {
         Self { key }
     }
 
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     #[inline(always)]
     fn tag(self, slot: *mut FreeSlot) -> usize {
         (slot.addr() ^ self.key).rotate_left(23) ^ TAG_SALT
     }
 
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     #[inline(always)]
     fn mask(self, slot: *mut FreeSlot) -> usize {
         self.key ^ slot.addr().rotate_left(32)
@@ -78,7 +79,7 @@ impl Secret {
     /// for writes of a [`FreeSlot`] and aligned for one.
     #[inline(always)]
     pub(crate) unsafe fn link(self, slot: *mut FreeSlot, next: *mut FreeSlot) {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         // SAFETY: the caller owns the free slot, valid and aligned for a `FreeSlot`; the link
         // keeps `next`'s provenance (`map_addr`).
         unsafe {
@@ -87,7 +88,7 @@ impl Secret {
                 tag: self.tag(slot),
             })
         };
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         // SAFETY: as above.
         unsafe {
             slot.write(FreeSlot { next })
@@ -103,9 +104,9 @@ impl Secret {
     pub(crate) unsafe fn next(self, slot: *mut FreeSlot) -> *mut FreeSlot {
         // SAFETY: forwarded from the caller: the slot's first word is its link.
         let next = unsafe { (*slot).next };
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         return next.map_addr(|a| a ^ self.mask(slot));
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         next
     }
 
@@ -117,12 +118,12 @@ impl Secret {
     /// two words are readable.
     #[inline(always)]
     pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Owner) {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         // SAFETY: forwarded from the caller: the tag word lies inside the slot.
         if unsafe { freeze_load(core::ptr::addr_of!((*slot).tag)) } == self.tag(slot) {
             pool.report(slot, "freed twice (it is already a free slot of the pool)");
         }
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         let _ = (slot, pool);
     }
 
@@ -136,7 +137,7 @@ impl Secret {
     pub(crate) unsafe fn take(self, slot: *mut FreeSlot, pool: &Owner) -> *mut FreeSlot {
         // SAFETY: forwarded from the caller.
         let next = unsafe { self.next(slot) };
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         {
             // SAFETY: forwarded from the caller: the slot is ours, so its tag is readable.
             let tag = unsafe { &mut (*slot).tag };
@@ -151,7 +152,7 @@ impl Secret {
             }
             *tag = 0;
         }
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         let _ = pool;
         next
     }
@@ -169,7 +170,7 @@ impl Secret {
 /// # Safety
 ///
 /// `p` is valid for reads of a `usize` and aligned for one.
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 #[inline(always)]
 unsafe fn freeze_load(p: *const usize) -> usize {
     #[cfg(all(not(miri), target_arch = "x86_64"))]
@@ -204,11 +205,11 @@ unsafe fn freeze_load(p: *const usize) -> usize {
 }
 
 /// Mixed into every tag, so a tag never equals the link word written with the same secret.
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 const TAG_SALT: usize = 0x5bd1_e995_9e37_79b9_u64 as usize;
 
 /// Address bits no user-space pointer has on the 64-bit targets typool runs on.
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 const WILD_BITS: usize = if usize::BITS == 64 {
     (!0u64 << 47) as usize
 } else {
@@ -218,7 +219,7 @@ const WILD_BITS: usize = if usize::BITS == 64 {
 /// Who owns a slot, for the report: the pool's name and its slot size (read by checked
 /// builds only).
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(not(any(debug_assertions, feature = "hardened")), allow(dead_code))]
+#[cfg_attr(not(typool_checked), allow(dead_code))]
 pub(crate) struct Owner {
     /// The pooled type's name (`core::any::type_name`), or the allocator's.
     pub(crate) name: fn() -> &'static str,
@@ -234,7 +235,7 @@ impl Owner {
 
     #[cold]
     #[inline(never)]
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     fn report(&self, slot: *mut FreeSlot, what: &str) -> ! {
         abort_with(format_args!(
             "typool: {slot:p} in the pool for {} ({} B slots) {what}",
@@ -249,7 +250,7 @@ fn unknown_name() -> &'static str {
 }
 
 /// A random word for a pool's secret, from the OS where it has a call for that.
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 fn random_word() -> usize {
     let mut word = [0u8; core::mem::size_of::<usize>()];
     #[cfg(any(target_os = "linux", target_os = "android"))]

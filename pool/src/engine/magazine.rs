@@ -13,7 +13,7 @@ use core::ptr;
 #[repr(C)]
 pub(crate) struct FreeSlot {
     pub(crate) next: *mut FreeSlot,
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     pub(crate) tag: usize,
 }
 
@@ -22,7 +22,7 @@ impl FreeSlot {
     #[cfg(test)]
     pub(crate) const UNLINKED: Self = Self {
         next: ptr::null_mut(),
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         tag: 0,
     };
 }

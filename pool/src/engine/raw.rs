@@ -23,7 +23,7 @@ use crate::engine::segment::{Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
 use crate::os::Granted;
 use crate::stats::PoolStats;
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 use crate::sync::AtomicUsize;
 use crate::sync::{lock, loom_const_fn, AtomicPtr, MutexGuard, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
@@ -35,7 +35,7 @@ pub(crate) struct RawPool {
     name: fn() -> &'static str,
     /// The secret of this pool's free lists (`guard.rs`): 0 until the first registration
     /// draws it, then fixed for the pool's life.
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     secret: AtomicUsize,
     /// The segments' carved ranges, for ownership checks without the lock (checked builds).
     spans: SpanMap,
@@ -76,7 +76,7 @@ impl RawPool {
                 },
                 config,
                 name,
-                #[cfg(any(debug_assertions, feature = "hardened"))]
+                #[cfg(typool_checked)]
                 secret: AtomicUsize::new(0),
                 spans: SpanMap::new(),
                 depot: Depot::new(),
@@ -185,7 +185,7 @@ impl RawPool {
 
     /// This pool's free-list secret, drawn on first use.
     fn secret(&self) -> Secret {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         {
             let mut key = self.secret.load(Ordering::Acquire);
             if key == 0 {
@@ -202,7 +202,7 @@ impl RawPool {
             }
             Secret::from_word(key)
         }
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         Secret::UNSET
     }
 

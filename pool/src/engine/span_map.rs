@@ -10,17 +10,17 @@
 //! and the caller takes the lock. Unchecked builds keep no map at all.
 
 use crate::engine::segment::SlotLayout;
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 use crate::sync::{AtomicUsize, Ordering};
 
 /// Entries: segments grow geometrically, so 16 cover pools far past any memory size. The loom
 /// models' pools have a segment or two; fewer entries keep their state space small.
-#[cfg(all(any(debug_assertions, feature = "hardened"), not(typool_loom)))]
+#[cfg(all(typool_checked, not(typool_loom)))]
 const SPANS: usize = 16;
 #[cfg(typool_loom)]
 const SPANS: usize = 2;
 
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 #[derive(Debug)]
 struct Span {
     /// The segment's first byte; 0 while the entry is free.
@@ -32,17 +32,17 @@ struct Span {
 /// The carved range of each segment (checked builds; empty otherwise).
 #[derive(Debug)]
 pub(crate) struct SpanMap {
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     spans: [Span; SPANS],
     /// Entries past this index are free: readers scan no further.
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     len: AtomicUsize,
     /// 1 when there are more segments than entries (some ranges are missing), else 0.
-    #[cfg(any(debug_assertions, feature = "hardened"))]
+    #[cfg(typool_checked)]
     overflow: AtomicUsize,
 }
 
-#[cfg(any(debug_assertions, feature = "hardened"))]
+#[cfg(typool_checked)]
 crate::sync::loom_const_fn! {
     const fn empty() -> Span {
         Span {
@@ -56,13 +56,13 @@ impl SpanMap {
     crate::sync::loom_const_fn! {
         pub(crate) const fn new() -> Self {
             Self {
-                #[cfg(all(any(debug_assertions, feature = "hardened"), not(typool_loom)))]
+                #[cfg(all(typool_checked, not(typool_loom)))]
                 spans: [const { empty() }; SPANS],
                 #[cfg(typool_loom)]
                 spans: core::array::from_fn(|_| empty()),
-                #[cfg(any(debug_assertions, feature = "hardened"))]
+                #[cfg(typool_checked)]
                 len: AtomicUsize::new(0),
-                #[cfg(any(debug_assertions, feature = "hardened"))]
+                #[cfg(typool_checked)]
                 overflow: AtomicUsize::new(0),
             }
         }
@@ -71,7 +71,7 @@ impl SpanMap {
     /// Makes the entries match `segments`: `(base, carved bytes)` of each. Called by the grow
     /// lock's holder after every change, so publishes never race each other.
     pub(crate) fn publish(&self, segments: impl Iterator<Item = (usize, usize)> + Clone) {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         {
             // Entries of segments that are gone: base first, so no reader matches them.
             for s in &self.spans {
@@ -114,7 +114,7 @@ impl SpanMap {
             self.overflow
                 .store(usize::from(overflow), Ordering::Release);
         }
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         let _ = segments;
     }
 
@@ -122,7 +122,7 @@ impl SpanMap {
     /// (too many segments; always, in unchecked builds).
     #[inline]
     pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> Option<bool> {
-        #[cfg(any(debug_assertions, feature = "hardened"))]
+        #[cfg(typool_checked)]
         {
             let addr = ptr.addr();
             let len = self.len.load(Ordering::Acquire).min(SPANS);
@@ -142,7 +142,7 @@ impl SpanMap {
                 Some(false)
             }
         }
-        #[cfg(not(any(debug_assertions, feature = "hardened")))]
+        #[cfg(not(typool_checked))]
         {
             let _ = (slot, ptr);
             None
