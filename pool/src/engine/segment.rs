@@ -756,14 +756,14 @@ mod tests {
         let mut out: Vec<*mut FreeSlot> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let steps = if cfg!(miri) { 200 } else { 5_000 };
+        let (steps, most) = if cfg!(miri) { (40, 24) } else { (5_000, 300) };
         for _ in 0..steps {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             match x % 4 {
                 0 | 1 => {
-                    for s in take(&mut segs, slot, (x >> 8) as usize % 300 + 1, 64) {
+                    for s in take(&mut segs, slot, (x >> 8) as usize % most + 1, 64) {
                         assert!(seen.insert(s), "{s:p} handed out while out");
                         assert!(segs.owns(slot, s.cast()));
                         out.push(s);
