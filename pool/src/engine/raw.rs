@@ -140,8 +140,9 @@ impl RawPool {
         let mag = segs.take(self.slot, want, first, self.config.limit(), self.secret());
         // Before the magazine leaves: a slot is in the map before anyone can free it.
         self.publish(r, &segs);
+        let has_memory = segs.count() > 0;
         drop(segs);
-        self.enlist(r);
+        self.enlist(r, has_memory);
         mag
     }
 
@@ -246,8 +247,9 @@ impl RawPool {
             segs.grow(self.slot, want - have, want - have, self.config.limit())?;
             self.publish(r, &segs);
         }
+        let has_memory = segs.count() > 0;
         drop(segs);
-        self.enlist(r);
+        self.enlist(r, has_memory);
         Ok(())
     }
 
@@ -440,10 +442,11 @@ impl RawPool {
         }
     }
 
-    /// Puts a typed pool's record on the process-wide list once it has memory (outside the
-    /// grow lock: the list comes first in the lock order).
-    fn enlist(&self, r: &Record) {
-        if self.listed && r.has_memory() && r.enlist_once() {
+    /// Puts a typed pool's record on the process-wide list once it has memory (`has_memory`,
+    /// read under the grow lock just before; the listing itself happens outside it: the list
+    /// comes first in the lock order).
+    fn enlist(&self, r: &Record, has_memory: bool) {
+        if self.listed && has_memory && r.enlist_once() {
             record::enlist(r);
         }
     }

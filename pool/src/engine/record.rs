@@ -84,11 +84,6 @@ impl Record {
         }
     }
 
-    /// Whether the pool holds a segment.
-    pub(crate) fn has_memory(&self) -> bool {
-        lock(&self.segments).count() > 0
-    }
-
     /// True the first time only: the caller then puts the record on the list.
     pub(crate) fn enlist_once(&self) -> bool {
         !self
