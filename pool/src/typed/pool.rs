@@ -174,6 +174,10 @@ impl<T> Pool<T> {
     /// page (64 KiB of slots) with no live object goes back with `madvise`, so resident memory
     /// follows `live` after a peak, and every segment with no live object is unmapped.
     ///
+    /// The bytes returned are the whole reservation of each segment unmapped (pages of it that
+    /// were never touched included) plus the pages discarded in segments that stay, so they
+    /// can exceed the fall in [`PoolStats::bytes_committed`], which counts touched pages only.
+    ///
     /// Free slots come back from everywhere another thread can reach without stopping the
     /// threads that hold them: the calling thread's cache in this pool's table, the caches
     /// left by threads that have exited, every thread's stash (what a thread keeps beyond its
@@ -596,9 +600,10 @@ mod tests {
         // rest sit in the depot, so every segment but the one holding those can go.
         let bytes = pool.trim();
         let after = pool.stats();
+        let unmapped = before.bytes_reserved - after.bytes_reserved;
         assert!(
-            bytes > 0 && after.bytes_committed == before.bytes_committed - bytes,
-            "{before:?} {after:?}"
+            unmapped > 0 && bytes >= unmapped && after.bytes_committed < before.bytes_committed,
+            "{bytes} {before:?} {after:?}"
         );
         assert!(after.segments < before.segments);
         let hs: Vec<_> = (0..N).map(|_| pool.alloc([1; 48])).collect();
