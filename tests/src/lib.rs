@@ -1,6 +1,8 @@
 //! Integration and stress tests of typool; they live in `tests/`. This library holds what
 //! several of them share.
 
+#[cfg(unix)]
+pub mod fork;
 pub mod fuzz;
 pub mod models;
 pub mod workloads;

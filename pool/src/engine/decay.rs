@@ -71,7 +71,14 @@ impl Decay {
 #[cfg(not(typool_loom))]
 fn now_ms() -> u64 {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let epoch = *EPOCH.get_or_init(std::time::Instant::now);
+    let epoch = match EPOCH.get() {
+        Some(&epoch) => epoch,
+        // A `OnceLock` being set is a lock: set it behind the fork gate.
+        None => {
+            let _section = crate::sync::fork::Section::enter();
+            *EPOCH.get_or_init(std::time::Instant::now)
+        }
+    };
     epoch.elapsed().as_millis() as u64 + 1
 }
 

@@ -25,7 +25,7 @@ use crate::os::Granted;
 use crate::stats::PoolStats;
 #[cfg(typool_checked)]
 use crate::sync::AtomicUsize;
-use crate::sync::{lock, loom_const_fn, AtomicPtr, MutexGuard, Ordering};
+use crate::sync::{lock, loom_const_fn, AtomicPtr, Locked, MutexGuard, Ordering};
 use std::alloc::{handle_alloc_error, Layout};
 
 pub(crate) struct RawPool {
@@ -360,7 +360,7 @@ impl RawPool {
     }
 
     /// The segments, under the grow lock (`None` before the first slow path).
-    fn segments(&self) -> Option<MutexGuard<'_, Segments>> {
+    fn segments(&self) -> Option<Locked<MutexGuard<'_, Segments>>> {
         self.existing_record().map(|r| lock(&r.segments))
     }
 

@@ -20,7 +20,7 @@ use crate::engine::counters::Registry;
 use crate::engine::segment::{Segments, SlotLayout};
 use crate::os::{sys_vec, Backing, SysVec};
 use crate::stats::{short_type_name, PoolStats};
-use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, lock_std, AtomicUsize, Locked, Mutex, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// What `stats()` reads of one pool.
@@ -209,8 +209,8 @@ unsafe impl Send for Listed {}
 /// the models explore, and its lock is never taken on an allocation's path.
 static LIST: std::sync::Mutex<SysVec<Listed>> = std::sync::Mutex::new(sys_vec());
 
-fn list() -> std::sync::MutexGuard<'static, SysVec<Listed>> {
-    LIST.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn list() -> Locked<std::sync::MutexGuard<'static, SysVec<Listed>>> {
+    lock_std(&LIST)
 }
 
 /// Puts `r` on the process-wide list.

@@ -10,10 +10,11 @@
 
 use super::map::{round_up, PAGE};
 use super::sys_vec::{sys_vec, SysVec};
+use crate::sync::{lock_std, Locked};
 use core::ptr::NonNull;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 /// The paths in use: one entry per path with at least one region mapped.
 static OPEN: Mutex<SysVec<Open>> = Mutex::new(sys_vec());
@@ -43,8 +44,8 @@ impl core::fmt::Debug for Mapping {
     }
 }
 
-fn table() -> MutexGuard<'static, SysVec<Open>> {
-    OPEN.lock().unwrap_or_else(PoisonError::into_inner)
+fn table() -> Locked<MutexGuard<'static, SysVec<Open>>> {
+    lock_std(&OPEN)
 }
 
 /// Maps `size` bytes of `path`, aligned to `align`, after the regions it already backs.

@@ -4,6 +4,12 @@
 //! [loom](https://docs.rs/loom), so the models in `loom/` explore every interleaving
 //! of the real code. Everywhere else they are `std`'s. The cfg name is crate-prefixed
 //! because `RUSTFLAGS` reach every crate in the build.
+//!
+//! Every lock is taken with [`lock`] or [`lock_std`], inside a [`fork::Section`], so that
+//! `fork` never copies a held lock (`fork.rs`).
+
+#[cfg(not(typool_loom))]
+pub(crate) mod fork;
 
 #[cfg(not(typool_loom))]
 pub(crate) use std::sync::{
@@ -29,10 +35,57 @@ macro_rules! loom_const_fn {
 }
 pub(crate) use loom_const_fn;
 
-/// Locks `m`, taking the data even if another thread panicked while holding it: every
-/// critical section in typool leaves the data consistent before it can panic.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A held lock: the guard, then the fork gate's section, which ends after the lock is released
+/// (fields drop in order).
+pub(crate) struct Locked<G> {
+    guard: G,
+    _section: Section,
+}
+
+impl<G: core::ops::Deref> core::ops::Deref for Locked<G> {
+    type Target = G::Target;
+    fn deref(&self) -> &G::Target {
+        &self.guard
+    }
+}
+
+impl<G: core::ops::DerefMut> core::ops::DerefMut for Locked<G> {
+    fn deref_mut(&mut self) -> &mut G::Target {
+        &mut self.guard
+    }
+}
+
+#[cfg(not(typool_loom))]
+use fork::Section;
+
+/// Loom's threads are not the OS's and loom does not fork: no gate.
+#[cfg(typool_loom)]
+struct Section;
+
+#[cfg(typool_loom)]
+impl Section {
+    fn enter() -> Self {
+        Section
+    }
+}
+
+/// Locks `m` inside a fork section, taking the data even if another thread panicked while
+/// holding it: every critical section in typool leaves the data consistent before it can panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<MutexGuard<'_, T>> {
+    let section = Section::enter();
+    Locked {
+        guard: m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        _section: section,
+    }
+}
+
+/// [`lock`] for the process-wide statics, which are `std`'s mutexes under loom too.
+pub(crate) fn lock_std<T>(m: &std::sync::Mutex<T>) -> Locked<std::sync::MutexGuard<'_, T>> {
+    let section = Section::enter();
+    Locked {
+        guard: m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        _section: section,
+    }
 }
 
 /// A counter written by one thread and read by any: a relaxed load and store, never a
