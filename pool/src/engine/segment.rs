@@ -192,7 +192,8 @@ impl Segment {
 pub(crate) enum Refused {
     /// The pool is bounded and every slot it may have is out.
     Exhausted,
-    /// The system refused a segment of this many bytes (after asking for less).
+    /// The system refused a segment of this many bytes (after asking for less); `usize::MAX`
+    /// when no segment that large can exist, so the system was not asked.
     OutOfMemory { bytes: usize },
 }
 
@@ -489,11 +490,10 @@ impl Segments {
             return Err(Refused::Exhausted);
         }
         loop {
-            let bytes = slot.size.saturating_mul(slots);
-            if let Some(region) = slot
-                .segment(slots)
-                .and_then(|layout| Region::new(layout, self.backing).ok())
-            {
+            let layout = slot.segment(slots);
+            // A request the address space cannot hold is never made, and reads `usize::MAX`.
+            let bytes = layout.map_or(usize::MAX, |l| l.size());
+            if let Some(region) = layout.and_then(|layout| Region::new(layout, self.backing).ok()) {
                 self.insert(slot, region, slots);
                 return Ok(());
             }

@@ -3,7 +3,7 @@
 use crate::engine::cache::LocalCache;
 use crate::engine::guard::CHECKED;
 use crate::typed::error::PoolError;
-use crate::typed::pool::Pool;
+use crate::typed::pool::{refused, Pool};
 use crate::typed::pooled::Pooled;
 use core::borrow::{Borrow, BorrowMut};
 use core::cmp::Ordering;
@@ -51,6 +51,9 @@ unsafe impl<T: Pooled + Sync> Sync for PoolBox<T> {}
 impl<T: Pooled> PoolBox<T> {
     /// Moves `value` into `T`'s pool.
     ///
+    /// The slot is taken before the value moves, and the slow path never carries the value,
+    /// so a large `T` is copied once, into its slot, as with `Box::new`.
+    ///
     /// # Panics
     ///
     /// When the pool is bounded and full, or out of memory — with [`PoolError`]'s message,
@@ -59,17 +62,47 @@ impl<T: Pooled> PoolBox<T> {
     #[inline(always)]
     #[track_caller]
     pub fn new(value: T) -> Self {
-        let b = match T::__with_cache(Pool::<T>::pop_slot) {
-            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
-            Some(ptr) => unsafe { Self::init(ptr, value) },
-            None => Self::new_slow(value),
-        };
-        #[cfg(feature = "track-sites")]
-        // SAFETY: the box's slot is a slot of `T::pool()`.
-        unsafe {
-            crate::typed::sites::record(b.ptr, core::panic::Location::caller())
-        };
-        b
+        let ptr = Self::slot_or_panic();
+        // SAFETY: a free slot of `T::pool()`, ours.
+        unsafe { Self::init(ptr, value) }
+    }
+
+    /// Allocates the result of `f`, written straight into its slot (bumpalo's `alloc_with`
+    /// shape): for a value too large to build on the stack first, or to skip the move. If `f`
+    /// panics, the slot goes back to the pool.
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](Self::new); or if `f` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{PoolBox, Pooled};
+    ///
+    /// #[derive(Pooled)]
+    /// struct Frame([u8; 1 << 16]);
+    ///
+    /// let f = PoolBox::new_with(|| Frame([0; 1 << 16]));
+    /// assert!(f.0.iter().all(|&b| b == 0));
+    /// ```
+    #[inline(always)]
+    #[track_caller]
+    pub fn new_with(f: impl FnOnce() -> T) -> Self {
+        let ptr = Self::slot_or_panic();
+        /// Gives the slot back if `f` panics.
+        struct Unused<T: Pooled>(NonNull<T>);
+        impl<T: Pooled> Drop for Unused<T> {
+            fn drop(&mut self) {
+                // SAFETY: a slot of `T::pool()` that holds no value.
+                unsafe { PoolBox::release(self.0) };
+            }
+        }
+        let unused = Unused(ptr);
+        let value = f();
+        core::mem::forget(unused);
+        // SAFETY: a free slot of `T::pool()`, ours.
+        unsafe { Self::init(ptr, value) }
     }
 
     /// Moves `value` into `T`'s pool, or hands it back inside the error.
@@ -81,17 +114,25 @@ impl<T: Pooled> PoolBox<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
-        let b = match T::__with_cache(Pool::<T>::pop_slot) {
-            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
-            Some(ptr) => Ok(unsafe { Self::init(ptr, value) }),
-            None => Self::try_new_slow(value),
+        let ptr = match T::__with_cache(Pool::<T>::pop_slot) {
+            Some(ptr) => ptr,
+            None => match Self::slot_slow() {
+                Ok(ptr) => ptr,
+                Err(e) => return Err(e.holding(value)),
+            },
         };
-        #[cfg(feature = "track-sites")]
-        if let Ok(b) = &b {
-            // SAFETY: the box's slot is a slot of `T::pool()`.
-            unsafe { crate::typed::sites::record(b.ptr, core::panic::Location::caller()) };
+        // SAFETY: a free slot of `T::pool()`, ours.
+        Ok(unsafe { Self::init(ptr, value) })
+    }
+
+    /// A free slot: the hit path, else the slow path, which panics with the refusal.
+    #[inline(always)]
+    #[track_caller]
+    fn slot_or_panic() -> NonNull<T> {
+        match T::__with_cache(Pool::<T>::pop_slot) {
+            Some(ptr) => ptr,
+            None => Self::slot_slow().unwrap_or_else(|e| refused(e)),
         }
-        b
     }
 
     /// Writes `value` into the slot and owns it: the hit path's only work besides the pop.
@@ -100,7 +141,13 @@ impl<T: Pooled> PoolBox<T> {
     ///
     /// `ptr` is a free slot of `T::pool()` that the caller owns.
     #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
     unsafe fn init(ptr: NonNull<T>, value: T) -> Self {
+        #[cfg(feature = "track-sites")]
+        // SAFETY: a slot of `T::pool()`.
+        unsafe {
+            crate::typed::sites::record(ptr, core::panic::Location::caller())
+        };
         // SAFETY: the slot is ours, sized and aligned for `T` (`SlotLayout::for_layout`).
         unsafe { ptr.write(value) };
         Self {
@@ -109,27 +156,13 @@ impl<T: Pooled> PoolBox<T> {
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn new_slow(value: T) -> Self {
-        match Self::try_new_slow(value) {
-            Ok(b) => b,
-            Err(e) => exhausted(e),
-        }
-    }
-
     /// The slow path: the cache is empty, so refill it from the depot or a segment — or
-    /// refuse, handing the value back. The cache is used (and so registered) only once its
-    /// retirement at thread exit is armed; a thread being torn down goes without one.
+    /// refuse. The cache is used (and so registered) only once its retirement at thread exit
+    /// is armed; a thread being torn down goes without one.
     #[cold]
     #[inline(never)]
-    fn try_new_slow(value: T) -> Result<Self, PoolError<T>> {
-        let ptr = with_slow_cache::<T, _>(|cache| T::pool().alloc_in(cache, value))?;
-        Ok(Self {
-            ptr,
-            _owns: PhantomData,
-        })
+    fn slot_slow() -> Result<NonNull<T>, PoolError<()>> {
+        with_slow_cache::<T, _>(|cache| T::pool().slot_in(cache))
     }
 
     /// Returns a slot whose value is gone to this thread's cache.
@@ -232,12 +265,6 @@ fn already_free<T>(ptr: *mut T) -> ! {
     )
 }
 
-#[cold]
-#[track_caller]
-fn exhausted<T>(e: PoolError<T>) -> ! {
-    panic!("{e}")
-}
-
 impl<T: Pooled> Drop for PoolBox<T> {
     #[inline(always)]
     fn drop(&mut self) {
@@ -314,7 +341,7 @@ impl<T: Pooled + Default> Default for PoolBox<T> {
 impl<T: Pooled + Clone> Clone for PoolBox<T> {
     #[track_caller]
     fn clone(&self) -> Self {
-        Self::new((**self).clone())
+        Self::new_with(|| (**self).clone())
     }
 }
 

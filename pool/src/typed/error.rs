@@ -35,11 +35,39 @@ pub enum PoolError<T> {
     OutOfMemory {
         /// The value that did not fit.
         value: T,
-        /// Size of the segment that could not be had.
+        /// Size of the segment that could not be had; `usize::MAX` when the request does not
+        /// fit in the address space at all (more than `isize::MAX` bytes).
         bytes: usize,
         /// `core::any::type_name` of the pooled type.
         type_name: &'static str,
     },
+}
+
+impl PoolError<()> {
+    /// The same refusal, holding `value` (the slow paths refuse a slot before any value is
+    /// involved).
+    pub(crate) fn holding<T>(self, value: T) -> PoolError<T> {
+        match self {
+            Self::Exhausted {
+                limit,
+                live,
+                type_name,
+                ..
+            } => PoolError::Exhausted {
+                value,
+                limit,
+                live,
+                type_name,
+            },
+            Self::OutOfMemory {
+                bytes, type_name, ..
+            } => PoolError::OutOfMemory {
+                value,
+                bytes,
+                type_name,
+            },
+        }
+    }
 }
 
 impl<T> PoolError<T> {
@@ -79,6 +107,14 @@ impl<T> fmt::Display for PoolError<T> {
                     )
                 }
             }
+            Self::OutOfMemory {
+                bytes, type_name, ..
+            } if *bytes > isize::MAX as usize => write!(
+                f,
+                "pool for {} is out of memory: the segment asked for is larger than the \
+                 address space (over isize::MAX bytes); nothing was asked of the system",
+                short_type_name(type_name)
+            ),
             Self::OutOfMemory {
                 bytes, type_name, ..
             } => write!(

@@ -39,12 +39,6 @@ impl<'p, T> Handle<'p, T> {
     ///
     /// `ptr` is a slot of `pool` holding a live `T` that nothing else owns.
     #[inline(always)]
-    /// The object's slot.
-    #[cfg(feature = "track-sites")]
-    pub(crate) fn ptr(&self) -> NonNull<T> {
-        self.ptr
-    }
-
     pub(crate) unsafe fn from_parts(ptr: NonNull<T>, pool: &'p Pool<T>) -> Self {
         Self {
             ptr,

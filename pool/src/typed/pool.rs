@@ -93,17 +93,47 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[track_caller]
     pub fn alloc(&self, value: T) -> Handle<'_, T> {
-        let h = match self.table.remembered().and_then(Self::pop_slot) {
-            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
-            Some(ptr) => unsafe { self.handle(ptr, value) },
-            None => self.alloc_slow(value),
-        };
-        #[cfg(feature = "track-sites")]
-        // SAFETY: the handle's slot is a slot of this pool.
-        unsafe {
-            crate::typed::sites::record(h.ptr(), core::panic::Location::caller())
-        };
-        h
+        let ptr = self.slot_or_panic();
+        // SAFETY: a slot of this pool, free and ours.
+        unsafe { self.handle(ptr, value) }
+    }
+
+    /// Allocates the result of `f`, written straight into its slot: the slot is taken first,
+    /// so a large `T` need not be built on the stack and then moved (the optimiser builds it
+    /// in place where it can, as with bumpalo's `alloc_with`). If `f` panics, the slot goes
+    /// back to the pool.
+    ///
+    /// # Panics
+    ///
+    /// When [`try_alloc`](Self::try_alloc) would fail, with its error's message; or if `f`
+    /// panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::Pool;
+    ///
+    /// let pool: Pool<[u64; 4096]> = Pool::new();
+    /// let page = pool.alloc_with(|| [7; 4096]);
+    /// assert_eq!(page[4095], 7);
+    /// ```
+    #[inline(always)]
+    #[track_caller]
+    pub fn alloc_with(&self, f: impl FnOnce() -> T) -> Handle<'_, T> {
+        let ptr = self.slot_or_panic();
+        /// Gives the slot back if `f` panics.
+        struct Unused<'a, T>(&'a Pool<T>, NonNull<T>);
+        impl<T> Drop for Unused<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: a slot of this pool that holds no value.
+                unsafe { self.0.release(self.1) };
+            }
+        }
+        let unused = Unused(self, ptr);
+        let value = f();
+        core::mem::forget(unused);
+        // SAFETY: a slot of this pool, free and ours.
+        unsafe { self.handle(ptr, value) }
     }
 
     /// Moves `value` into the pool, or gives it back inside the error.
@@ -115,17 +145,25 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        let h = match self.table.remembered().and_then(Self::pop_slot) {
-            // SAFETY: a popped slot is free, ours, and laid out for a `T`.
-            Some(ptr) => Ok(unsafe { self.handle(ptr, value) }),
-            None => self.try_alloc_slow(value),
+        let ptr = match self.table.remembered().and_then(Self::pop_slot) {
+            Some(ptr) => ptr,
+            None => match self.slot_slow() {
+                Ok(ptr) => ptr,
+                Err(e) => return Err(e.holding(value)),
+            },
         };
-        #[cfg(feature = "track-sites")]
-        if let Ok(h) = &h {
-            // SAFETY: the handle's slot is a slot of this pool.
-            unsafe { crate::typed::sites::record(h.ptr(), core::panic::Location::caller()) };
+        // SAFETY: a slot of this pool, free and ours.
+        Ok(unsafe { self.handle(ptr, value) })
+    }
+
+    /// A free slot: the hit path, else the slow path, which panics with the refusal.
+    #[inline(always)]
+    #[track_caller]
+    fn slot_or_panic(&self) -> NonNull<T> {
+        match self.table.remembered().and_then(Self::pop_slot) {
+            Some(ptr) => ptr,
+            None => self.slot_slow().unwrap_or_else(|e| refused(e)),
         }
-        h
     }
 
     /// Writes `value` into `ptr` and hands out its owner.
@@ -134,7 +172,13 @@ impl<T> Pool<T> {
     ///
     /// `ptr` is a free slot of this pool that the caller owns.
     #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
     unsafe fn handle(&self, ptr: NonNull<T>, value: T) -> Handle<'_, T> {
+        #[cfg(feature = "track-sites")]
+        // SAFETY: a slot of this pool.
+        unsafe {
+            crate::typed::sites::record(ptr, core::panic::Location::caller())
+        };
         // SAFETY: the slot is ours, sized and aligned for `T` (`SlotLayout::for_layout`); once
         // written it holds a live `T` that only the new handle owns.
         unsafe {
@@ -143,22 +187,11 @@ impl<T> Pool<T> {
         }
     }
 
+    /// The slow path: this thread's cache in the pool's table is empty (or there is none).
     #[cold]
     #[inline(never)]
-    #[track_caller]
-    fn alloc_slow(&self, value: T) -> Handle<'_, T> {
-        match self.try_alloc_slow(value) {
-            Ok(h) => h,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn try_alloc_slow(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        let ptr = self.alloc_in(self.table.get(), value)?;
-        // SAFETY: `ptr` is a slot of this pool holding `value`, owned by nobody else.
-        Ok(unsafe { Handle::from_parts(ptr, self) })
+    fn slot_slow(&self) -> Result<NonNull<T>, PoolError<()>> {
+        self.slot_in(self.table.get())
     }
 
     /// Makes sure the pool has room for `slots` objects without growing again (up to `max`).
@@ -167,7 +200,7 @@ impl<T> Pool<T> {
     ///
     /// [`PoolError::OutOfMemory`] when the system refuses the segment (with `()` inside).
     pub fn reserve(&self, slots: usize) -> Result<(), PoolError<()>> {
-        self.raw.reserve(slots).map_err(|r| self.refusal(r, ()))
+        self.raw.reserve(slots).map_err(|r| self.refusal(r))
     }
 
     /// Gives memory no object uses back to the OS, and returns how many bytes that was: every
@@ -241,37 +274,18 @@ impl<T> Pool<T> {
         self.raw.stats()
     }
 
-    /// The slow path's last step: a slot (or a refusal) in, a `T` out.
-    fn place(
-        &self,
-        slot: Result<*mut FreeSlot, Refused>,
-        value: T,
-    ) -> Result<NonNull<T>, PoolError<T>> {
-        match slot {
-            Ok(slot) => {
-                let ptr = slot.cast::<T>();
-                // SAFETY: a slot is at least `size_of::<T>()` bytes and aligned for `T`
-                // (`SlotLayout::for_layout`), free, and now ours.
-                unsafe { ptr.write(value) };
-                // SAFETY: slots are never null.
-                Ok(unsafe { NonNull::new_unchecked(ptr) })
-            }
-            Err(r) => Err(self.refusal(r, value)),
-        }
-    }
-
     #[cold]
-    fn refusal<V>(&self, r: Refused, value: V) -> PoolError<V> {
+    fn refusal(&self, r: Refused) -> PoolError<()> {
         let type_name = core::any::type_name::<T>();
         match r {
             Refused::Exhausted => PoolError::Exhausted {
-                value,
+                value: (),
                 limit: self.raw.config().limit(),
                 live: self.raw.live(),
                 type_name,
             },
             Refused::OutOfMemory { bytes } => PoolError::OutOfMemory {
-                value,
+                value: (),
                 bytes,
                 type_name,
             },
@@ -304,17 +318,17 @@ impl<T> Pool<T> {
         unsafe { cache.push(ptr.as_ptr().cast::<FreeSlot>()) }.is_ok()
     }
 
-    /// Allocates through a given cache, refilling it if need be (the slow path's entry).
-    pub(crate) fn alloc_in(
-        &self,
-        cache: Option<&LocalCache>,
-        value: T,
-    ) -> Result<NonNull<T>, PoolError<T>> {
+    /// A free slot through a given cache, refilling it if need be (the slow path's entry).
+    pub(crate) fn slot_in(&self, cache: Option<&LocalCache>) -> Result<NonNull<T>, PoolError<()>> {
         let slot = match cache {
             Some(cache) => self.raw.alloc(cache),
             None => self.raw.alloc_uncached(),
         };
-        self.place(slot, value)
+        match slot {
+            // SAFETY: slots are never null.
+            Ok(slot) => Ok(unsafe { NonNull::new_unchecked(slot.cast::<T>()) }),
+            Err(r) => Err(self.refusal(r)),
+        }
     }
 
     /// Returns the slot of a dropped or moved-out object, making room in the cache if need be
@@ -377,6 +391,13 @@ impl<T> Pool<T> {
             );
         }
     }
+}
+
+/// Panics with a refusal's message (the panicking constructors' slow end).
+#[cold]
+#[track_caller]
+pub(crate) fn refused(e: PoolError<()>) -> ! {
+    panic!("{e}")
 }
 
 #[cfg(all(test, not(typool_loom)))]
