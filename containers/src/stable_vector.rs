@@ -254,13 +254,44 @@ impl<T, A: Allocator> StableVector<T, A> {
     }
 
     /// Drops every element; keeps the chunks for reuse.
+    ///
+    /// If an element's drop panics, the others are still dropped (as a slice's are; a second
+    /// panic ends the program) and the vector is empty when the panic reaches the caller.
     pub fn clear(&mut self) {
-        self.drop_present();
-        self.occupied.clear();
-        self.holes = NO_HOLE;
-        self.free.clear();
-        self.len = 0;
-        self.end = 0;
+        /// Drops what the walk has not reached yet, then forgets every element: on the
+        /// normal path the walk is over and only the forgetting is left.
+        struct Rest<'a, T, A: Allocator> {
+            v: &'a mut StableVector<T, A>,
+            at: Cursor<T>,
+        }
+        impl<T, A: Allocator> Drop for Rest<'_, T, A> {
+            fn drop(&mut self) {
+                if core::mem::needs_drop::<T>() {
+                    while let Some((_, slot)) = self.at.next(self.v) {
+                        // SAFETY: present, so initialised, and the walk yields each slot once;
+                        // the bits are cleared right below, so nothing drops it again.
+                        unsafe { (*slot).assume_init_drop() };
+                    }
+                }
+                let v = &mut *self.v;
+                v.occupied.clear();
+                v.holes = NO_HOLE;
+                v.free.clear();
+                v.len = 0;
+                v.end = 0;
+            }
+        }
+        let mut rest = Rest {
+            v: self,
+            at: Cursor::START,
+        };
+        if core::mem::needs_drop::<T>() {
+            while let Some((_, slot)) = rest.at.next(rest.v) {
+                // SAFETY: as in `Rest::drop`; if this drop panics, `rest` goes on from the
+                // next element.
+                unsafe { (*slot).assume_init_drop() };
+            }
+        }
     }
 
     /// The present elements, in index order.
@@ -324,18 +355,6 @@ impl<T, A: Allocator> StableVector<T, A> {
         };
         self.chunks[k] = Some(chunk);
         self.cap_end += chunk_len(k);
-    }
-
-    fn drop_present(&mut self) {
-        if !core::mem::needs_drop::<T>() {
-            return;
-        }
-        let mut at = Cursor::START;
-        while let Some((_, slot)) = at.next(self) {
-            // SAFETY: present, so initialised; callers clear the bits (or free the chunks)
-            // right after, so nothing drops it twice.
-            unsafe { (*slot).assume_init_drop() };
-        }
     }
 }
 
@@ -455,15 +474,25 @@ unsafe fn fold_word<T, B>(
 
 impl<T, A: Allocator> Drop for StableVector<T, A> {
     fn drop(&mut self) {
-        self.drop_present();
-        for (k, chunk) in self.chunks.iter().enumerate() {
-            let Some(chunk) = chunk else { break };
-            let layout = Layout::array::<MaybeUninit<T>>(chunk_len(k)).expect("as allocated");
-            if layout.size() != 0 {
-                // SAFETY: allocated by `add_chunk` from `self.alloc` with this layout.
-                unsafe { self.alloc.deallocate(chunk.cast(), layout) };
+        /// Frees the chunks after the elements, also when an element's drop panics.
+        struct Chunks<'a, T, A: Allocator>(&'a mut StableVector<T, A>);
+        impl<T, A: Allocator> Drop for Chunks<'_, T, A> {
+            fn drop(&mut self) {
+                let v = &mut *self.0;
+                for (k, chunk) in v.chunks.iter().enumerate() {
+                    let Some(chunk) = chunk else { break };
+                    let layout =
+                        Layout::array::<MaybeUninit<T>>(chunk_len(k)).expect("as allocated");
+                    if layout.size() != 0 {
+                        // SAFETY: allocated by `add_chunk` from `v.alloc` with this layout;
+                        // `clear` left no element in it.
+                        unsafe { v.alloc.deallocate(chunk.cast(), layout) };
+                    }
+                }
             }
         }
+        let chunks = Chunks(self);
+        chunks.0.clear();
     }
 }
 
@@ -659,6 +688,34 @@ mod tests {
         }
         drop(v);
         assert_eq!(drops.get(), 110);
+    }
+
+    /// A panicking drop in `clear` or in the vector's drop: every other element is dropped
+    /// once, none twice, the vector is empty after `clear` and its chunks are freed at drop.
+    #[test]
+    fn a_panicking_drop_drops_the_rest_once() {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        struct D(Rc<Cell<usize>>, bool);
+        impl Drop for D {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() + 1);
+                assert!(!self.1, "a user's drop panicked");
+            }
+        }
+        let drops = Rc::new(Cell::new(0));
+        let fill = |v: &mut StableVector<D>| {
+            for i in 0..200 {
+                v.push(D(drops.clone(), i == 70));
+            }
+        };
+        let mut v: StableVector<D> = StableVector::new();
+        fill(&mut v);
+        assert!(catch_unwind(AssertUnwindSafe(|| v.clear())).is_err());
+        assert_eq!(drops.get(), 200);
+        assert!(v.is_empty() && v.iter().next().is_none());
+        fill(&mut v);
+        assert!(catch_unwind(AssertUnwindSafe(move || drop(v))).is_err());
+        assert_eq!(drops.get(), 400, "each element dropped once");
     }
 
     #[test]

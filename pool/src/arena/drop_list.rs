@@ -73,19 +73,46 @@ impl Arena {
     }
 
     /// Drops, newest first, every value registered at or after sequence number `seq`.
+    ///
+    /// If a drop panics, the others still run, as a slice's elements do (a second panic
+    /// while unwinding ends the program, as there), and the panic goes on.
     pub(super) fn run_drops(&mut self, seq: u64) {
+        /// Runs the rest of the list if a drop panics.
+        struct Rest<'a>(&'a mut Arena, u64);
+        impl Drop for Rest<'_> {
+            fn drop(&mut self) {
+                self.0.run_drops(self.1);
+            }
+        }
+        let rest = Rest(self, seq);
         loop {
-            let h = self.drops.get();
+            let h = rest.0.drops.get();
             // SAFETY: list entries are live headers (module invariant).
             if h.is_null() || unsafe { (*h).seq } < seq {
-                return;
+                break;
             }
             // SAFETY: as above; unlinking first means a panicking drop cannot run twice.
             unsafe {
-                self.drops.set((*h).next);
+                rest.0.drops.set((*h).next);
                 ((*h).drop)(h);
             }
         }
+        mem::forget(rest);
+    }
+
+    /// Runs the drops from `seq` on, then `then` — also when a drop panics, so that a rewind
+    /// always finishes and the panic reaches the caller with the arena consistent.
+    pub(super) fn run_drops_then(&mut self, seq: u64, then: impl FnOnce(&mut Arena)) {
+        struct Then<'a, F: FnOnce(&mut Arena)>(&'a mut Arena, mem::ManuallyDrop<F>);
+        impl<F: FnOnce(&mut Arena)> Drop for Then<'_, F> {
+            fn drop(&mut self) {
+                // SAFETY: taken once, here; the field is not used again.
+                let then = unsafe { mem::ManuallyDrop::take(&mut self.1) };
+                then(self.0);
+            }
+        }
+        let then = Then(self, mem::ManuallyDrop::new(then));
+        then.0.run_drops(seq);
     }
 
     /// What one `T` takes: the bare value, or the value behind a drop-list header if it
@@ -106,24 +133,37 @@ impl Arena {
     #[inline(always)]
     #[allow(clippy::mut_from_ref)]
     pub(super) unsafe fn place<T>(&self, p: NonNull<u8>, value: T) -> &mut T {
+        // SAFETY: forwarded.
+        unsafe { self.place_with(p, || value) }
+    }
+
+    /// Writes the result of `f` at `p` — straight into place where the optimiser can — then
+    /// links it into the drop list if it needs drop. If `f` panics, `p` is left unused (the
+    /// arena's memory is only reused at a rewind); `f` may allocate in the arena itself,
+    /// since the header is written, with the next sequence number, only after it returns.
+    ///
+    /// # Safety
+    ///
+    /// `p` is fresh arena memory laid out by [`Self::slot_of::<T>`].
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn place_with<T>(&self, p: NonNull<u8>, f: impl FnOnce() -> T) -> &mut T {
         if !mem::needs_drop::<T>() {
             let p = p.cast::<T>().as_ptr();
             // SAFETY: memory for one `T`, aligned (the caller's contract); it is ours until a
             // rewind, which needs `&mut self` and so ends this borrow first.
             return unsafe {
-                p.write(value);
+                p.write(f());
                 &mut *p
             };
         }
         let node = p.cast::<DropOne<T>>().as_ptr();
-        // SAFETY: memory for one `DropOne<T>` (the caller's contract); once written and
-        // linked, the drop list owns the value's drop, and the reference lives no longer than
-        // `&self`.
+        // SAFETY: memory for one `DropOne<T>` (the caller's contract). The value is written
+        // first; once the header is written and linked, the drop list owns the value's drop,
+        // and the reference lives no longer than `&self`.
         unsafe {
-            node.write(DropOne {
-                header: self.header(drop_one::<T>),
-                value,
-            });
+            ptr::addr_of_mut!((*node).value).write(f());
+            ptr::addr_of_mut!((*node).header).write(self.header(drop_one::<T>));
             self.link(node.cast());
             &mut (*node).value
         }

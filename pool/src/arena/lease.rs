@@ -222,20 +222,32 @@ impl LocalLease {
 impl Drop for LocalLease {
     #[inline]
     fn drop(&mut self) {
-        recycle(self.arena());
-        if self.depth == OWNED {
-            // SAFETY: `owned` leaked this box for us; it is reclaimed once, here.
-            drop(unsafe { Box::from_raw(self.arena.as_ptr()) });
-            if LOCAL.try_with(count_scope).is_err() {
-                SCOPES.fetch_add(1, Ordering::Relaxed);
+        /// Ends the lease after the arena's reset, also when a drop it runs panics (the reset
+        /// itself finishes then): the depth is restored and an owned arena freed, so the next
+        /// scope on this thread is served as before.
+        struct End<'a>(&'a mut LocalLease);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                let lease = &mut *self.0;
+                if lease.depth == OWNED {
+                    // SAFETY: `owned` leaked this box for us; it is reclaimed once, here.
+                    drop(unsafe { Box::from_raw(lease.arena.as_ptr()) });
+                    if LOCAL.try_with(count_scope).is_err() {
+                        SCOPES.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else {
+                    let depth = lease.depth;
+                    let _ = LOCAL.try_with(|l| {
+                        l.depth.set(depth);
+                        count_scope(l);
+                    });
+                }
             }
-        } else {
-            let depth = self.depth;
-            let _ = LOCAL.try_with(|l| {
-                l.depth.set(depth);
-                count_scope(l);
-            });
         }
+        // The depth stays past this slot while the drops run: a drop that opens a scope of
+        // its own is served by the next slot, never by the arena being reset.
+        let end = End(self);
+        recycle(end.0.arena());
     }
 }
 
@@ -269,14 +281,21 @@ impl GlobalLease {
 
 impl Drop for GlobalLease {
     fn drop(&mut self) {
-        recycle(&mut self.arena);
-        SCOPES.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: taken once, here; the field is not used again.
-        let arena = unsafe { ManuallyDrop::take(&mut self.arena) };
-        #[cfg(not(typool_loom))]
-        GLOBAL_LIST.give(arena);
-        #[cfg(typool_loom)]
-        drop(arena);
+        /// Hands the arena back after its reset, also when a drop it runs panics.
+        struct End<'a>(&'a mut GlobalLease);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                SCOPES.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: taken once, here; the field is not used again.
+                let arena = unsafe { ManuallyDrop::take(&mut self.0.arena) };
+                #[cfg(not(typool_loom))]
+                GLOBAL_LIST.give(arena);
+                #[cfg(typool_loom)]
+                drop(arena);
+            }
+        }
+        let end = End(self);
+        recycle(&mut end.0.arena);
     }
 }
 

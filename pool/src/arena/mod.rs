@@ -180,9 +180,12 @@ impl Arena {
     ///
     /// `T: Send` because the arena is `Send` and drops what it holds wherever it is dropped.
     ///
-    /// # Panics
+    /// # Out of memory
     ///
-    /// If the system refuses a new chunk (see [`try_alloc`](Self::try_alloc)).
+    /// If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error), as with `Box::new` (a
+    /// `catch_unwind` does not stop it); [`try_alloc`](Self::try_alloc) hands the value back
+    /// instead.
     #[inline]
     #[allow(clippy::mut_from_ref)] // each call hands out fresh, disjoint memory
     pub fn alloc<T: Send>(&self, value: T) -> &mut T {
@@ -206,22 +209,46 @@ impl Arena {
         }
     }
 
-    /// Allocates the result of `f`, built in place where the optimiser can.
+    /// Allocates the result of `f`, written straight into arena memory taken first (bumpalo's
+    /// `alloc_with`): a large `T` need not be built on the stack and then moved, where the
+    /// optimiser can build it in place. `f` may allocate in the arena too. If `f` panics,
+    /// nothing is lost: the memory taken is reused at the next rewind.
     ///
     /// # Panics
     ///
-    /// If the system refuses a new chunk.
-    #[inline]
+    /// If `f` panics.
+    ///
+    /// # Out of memory
+    ///
+    /// If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error), as with `Box::new` (a
+    /// `catch_unwind` does not stop it); [`try_alloc`](Self::try_alloc) hands the value back
+    /// instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::Arena;
+    ///
+    /// let arena = Arena::new();
+    /// let table = arena.alloc_with(|| [1u32; 1 << 14]);
+    /// assert_eq!(table.iter().sum::<u32>(), 1 << 14);
+    /// ```
+    #[inline(always)]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_with<T: Send>(&self, f: impl FnOnce() -> T) -> &mut T {
-        self.alloc(f())
+        let p = self.alloc_layout_or_oom(Self::slot_of::<T>());
+        // SAFETY: fresh arena memory laid out by `slot_of::<T>()`.
+        unsafe { self.place_with(p, f) }
     }
 
     /// Copies `src` into the arena.
     ///
-    /// # Panics
+    /// # Out of memory
     ///
-    /// If the system refuses a new chunk.
+    /// If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error), as with `Box::new` (a
+    /// `catch_unwind` does not stop it).
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_slice_copy<T: Copy + Send>(&self, src: &[T]) -> &mut [T] {
@@ -245,9 +272,13 @@ impl Arena {
     ///
     /// If `len` elements of `T` would exceed `isize::MAX` bytes, with a message naming the
     /// request (as `Vec::with_capacity` does); or if `f` panics (the elements made so far are
-    /// dropped). If the system refuses a new chunk, the program ends through
-    /// [`handle_alloc_error`](std::alloc::handle_alloc_error) with the layout asked for, as
-    /// `Box` does.
+    /// dropped, and the memory taken is reused at the next rewind).
+    ///
+    /// # Out of memory
+    ///
+    /// If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error), as with `Box::new` (a
+    /// `catch_unwind` does not stop it).
     #[allow(clippy::mut_from_ref)]
     #[track_caller]
     pub fn alloc_slice_fill_with<T: Send>(
@@ -298,9 +329,11 @@ impl Arena {
 
     /// Copies `s` into the arena.
     ///
-    /// # Panics
+    /// # Out of memory
     ///
-    /// If the system refuses a new chunk.
+    /// If the system refuses a new chunk, the program ends through
+    /// [`handle_alloc_error`](std::alloc::handle_alloc_error), as with `Box::new` (a
+    /// `catch_unwind` does not stop it).
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub fn alloc_str(&self, s: &str) -> &mut str {
@@ -355,12 +388,14 @@ impl fmt::Debug for Arena {
 
 impl Drop for Arena {
     fn drop(&mut self) {
-        self.run_drops(0);
-        let leased = self.leased.get();
-        for c in self.chunks.get_mut().drain(..) {
-            // SAFETY: allocated in `grow`; `&mut self`: nothing refers in.
-            unsafe { c.free(leased) };
-        }
+        // Chunks are freed even if a drop panics.
+        self.run_drops_then(0, |arena| {
+            let leased = arena.leased.get();
+            for c in arena.chunks.get_mut().drain(..) {
+                // SAFETY: allocated in `grow`; `&mut self`: nothing refers in.
+                unsafe { c.free(leased) };
+            }
+        });
     }
 }
 

@@ -73,18 +73,19 @@ impl Arena {
             cp.arena, self.id,
             "Arena::restore: the checkpoint belongs to another arena"
         );
-        self.run_drops(cp.seq);
-        let chunks = self.chunks.get_mut();
-        if let Some(chunk) = chunks.get(cp.chunk) {
-            let top = cp.top.min(chunk.cap);
-            if cp.offset <= top {
-                self.enter(cp.chunk, cp.offset, Some(top));
-                self.used_before.set(cp.used_before);
+        self.run_drops_then(cp.seq, |arena| {
+            let chunks = arena.chunks.get_mut();
+            if let Some(chunk) = chunks.get(cp.chunk) {
+                let top = cp.top.min(chunk.cap);
+                if cp.offset <= top {
+                    arena.enter(cp.chunk, cp.offset, Some(top));
+                    arena.used_before.set(cp.used_before);
+                }
             }
-        }
-        // Otherwise the checkpoint is stale — taken after a position the arena has since been
-        // rewound to, and its chunk freed since — so the current position is already before
-        // it: stay.
+            // Otherwise the checkpoint is stale — taken after a position the arena has since
+            // been rewound to, and its chunk freed since — so the current position is already
+            // before it: stay.
+        });
     }
 
     /// Drops everything and frees every chunk but the largest, which the next round reuses.
@@ -109,19 +110,20 @@ impl Arena {
     #[cold]
     #[inline(never)]
     fn reset_slow(&mut self) {
-        self.run_drops(0);
-        let leased = self.leased.get();
-        let chunks = self.chunks.get_mut();
-        if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
-            let keep = chunks.swap_remove(largest);
-            for c in chunks.drain(..) {
-                // SAFETY: allocated in `grow`; no reference can be alive
-                // (`&mut self`), and no value in it needs drop any more.
-                unsafe { c.free(leased) };
+        self.run_drops_then(0, |arena| {
+            let leased = arena.leased.get();
+            let chunks = arena.chunks.get_mut();
+            if let Some(largest) = (0..chunks.len()).max_by_key(|&i| chunks[i].cap) {
+                let keep = chunks.swap_remove(largest);
+                for c in chunks.drain(..) {
+                    // SAFETY: allocated in `grow`; no reference can be alive
+                    // (`&mut self`), and no value in it needs drop any more.
+                    unsafe { c.free(leased) };
+                }
+                chunks.push(keep);
+                arena.enter(0, 0, None);
             }
-            chunks.push(keep);
-            self.enter(0, 0, None);
-        }
+        });
     }
 
     /// Frees chunks until at most `bytes` are reserved, keeping the largest (the reuse lists'
