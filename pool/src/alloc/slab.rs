@@ -169,6 +169,10 @@ pub(crate) struct ThreadSlab {
     released: AtomicU64,
 }
 
+// SAFETY: its caches are `Entry`s, and its counters are atomics, which are all that
+// `fragmentation` reads from other threads.
+unsafe impl crate::engine::table::Entry for ThreadSlab {}
+
 impl Default for ThreadSlab {
     fn default() -> Self {
         Self {

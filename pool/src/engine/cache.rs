@@ -399,6 +399,13 @@ const _: () = assert!(
         || cfg!(any(typool_checked, typool_asan, typool_loom))
 );
 
+// SAFETY: a cache's `Cell`s are used by the thread that holds it, through `&self`, and by the
+// next holder after a handover that goes through a mutex (the table's id list, or the
+// registry when a derived type's cache retires); its raw pointers lead to slots and
+// descriptors of its pool, which no thread owns. Other threads read only `shared` (atomics,
+// and the stash, whose heads are atomics).
+unsafe impl crate::engine::table::Entry for LocalCache {}
+
 impl Default for LocalCache {
     fn default() -> Self {
         Self::new()

@@ -120,7 +120,7 @@ impl Secret {
     pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Owner) {
         #[cfg(typool_checked)]
         // SAFETY: forwarded from the caller: the tag word lies inside the slot.
-        if unsafe { freeze_load(core::ptr::addr_of!((*slot).tag)) } == self.tag(slot) {
+        if unsafe { freeze_load(core::ptr::addr_of!((*slot).tag)) } == Some(self.tag(slot)) {
             pool.report(slot, "freed twice (it is already a free slot of the pool)");
         }
         #[cfg(not(typool_checked))]
@@ -158,21 +158,24 @@ impl Secret {
     }
 }
 
-/// Loads the word at `p` as the machine holds it, initialised or not.
+/// Loads the word at `p` as the machine holds it, initialised or not; `None` where that
+/// cannot be done soundly.
 ///
 /// The tag word of a slot being freed held the user's object a moment ago, and an object's
-/// padding is uninitialised memory, which Rust code may not read as an integer. An `asm!` load
-/// is outside those rules: it reads whatever bytes are there (a live slot's tag word was last
-/// written by [`Secret::take`], or by the object, so the bytes are ours to read). Miri cannot
-/// run `asm!`: under Miri the check sees no tag (double frees are then left to the debug walk
-/// and to the tests that run outside Miri).
+/// padding is uninitialised memory, which Rust code may not read as an integer — a plain or a
+/// volatile read alike. An `asm!` load is outside those rules: it reads whatever bytes are
+/// there (a live slot's tag word was last written by [`Secret::take`], or by the object, so
+/// the bytes are ours to read). Where typool has no such load (targets other than x86-64 and
+/// AArch64, and Miri, which cannot run `asm!`), there is no tag to see and this check is
+/// skipped: double frees are then caught by the others (the cache walk in `from_raw`, and the
+/// tag check when the slot is handed out again, which reads a word typool itself wrote).
 ///
 /// # Safety
 ///
 /// `p` is valid for reads of a `usize` and aligned for one.
 #[cfg(typool_checked)]
 #[inline(always)]
-unsafe fn freeze_load(p: *const usize) -> usize {
+unsafe fn freeze_load(p: *const usize) -> Option<usize> {
     #[cfg(all(not(miri), target_arch = "x86_64"))]
     {
         let word: usize;
@@ -181,7 +184,7 @@ unsafe fn freeze_load(p: *const usize) -> usize {
             core::arch::asm!("mov {w}, qword ptr [{p}]", p = in(reg) p, w = out(reg) word,
                 options(nostack, readonly, preserves_flags))
         };
-        word
+        Some(word)
     }
     #[cfg(all(not(miri), target_arch = "aarch64"))]
     {
@@ -191,16 +194,12 @@ unsafe fn freeze_load(p: *const usize) -> usize {
             core::arch::asm!("ldr {w}, [{p}]", p = in(reg) p, w = out(reg) word,
                 options(nostack, readonly, preserves_flags))
         };
-        word
+        Some(word)
     }
-    #[cfg(all(not(miri), not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
-    // SAFETY: forwarded from the caller. Elsewhere a volatile load stands in for the `asm!`
-    // one: the compiler cannot assume anything about the bytes it reads.
-    return unsafe { p.read_volatile() };
-    #[cfg(miri)]
+    #[cfg(any(miri, not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
     {
         let _ = p;
-        0
+        None
     }
 }
 

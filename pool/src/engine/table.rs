@@ -16,6 +16,12 @@
 //! owner sees everything the old one wrote). The pool gives the memory back when it drops.
 //! Buckets are installed under a lock and read with an `Acquire` load: there is nothing
 //! lock-free here to model.
+//!
+//! The table is `Send` and `Sync` for entries that promise what it does with them
+//! ([`Entry`]): an entry is used by one thread at a time, moves between threads only through
+//! the id list's mutex, and other threads reach it only through [`CacheTable::for_each`],
+//! whose callers touch atomics alone. Debug builds check the first part: every entry records
+//! the id it serves, and each lookup checks it.
 
 use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU64, Mutex, Ordering};
 use core::ptr;
@@ -23,14 +29,41 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 const BUCKETS: usize = 32;
 
-/// Per-thread entries of type `C`, created with `C::default()`. `C` must be usable from its
-/// thread only (the table hands out `&C` to the thread holding the id).
+/// What a table may hold.
+///
+/// # Safety
+///
+/// An implementor may be used through `&Self` by the thread holding its id, then by the next
+/// holder after the handover (it is `Send` in all but name: its raw pointers lead to memory
+/// the pool owns, not the thread), and every thread may read its atomics while it is used.
+pub(crate) unsafe trait Entry: Default {}
+
+/// Per-thread entries of type `C`, created with `C::default()`: the table hands `&C` only to
+/// the thread holding the entry's id (and to `for_each`'s readers of atomics).
 pub(crate) struct CacheTable<C> {
-    buckets: [AtomicPtr<C>; BUCKETS],
+    buckets: [AtomicPtr<Slot<C>>; BUCKETS],
     install: Mutex<()>,
     /// This table's memo key (0 until first used; then unique in the process).
     key: AtomicU64,
 }
+
+/// An entry and, in debug builds, the id of the thread it serves.
+struct Slot<C> {
+    entry: C,
+    #[cfg(debug_assertions)]
+    owner: std::sync::atomic::AtomicUsize,
+}
+
+// SAFETY: the table owns its entries (they drop with it), and `C: Entry` may be used from
+// whichever thread holds its id, one at a time: sending the table sends nothing a thread
+// still uses, since a table is only dropped when no thread uses it (`&mut self`).
+unsafe impl<C: Entry> Send for CacheTable<C> {}
+// SAFETY: through `&CacheTable`, a thread gets `&C` only for the entry of the id it holds
+// (`get`, `remembered`: ids are unique among live threads, the memo is cleared before an id
+// is given back, and a debug check confirms the owner), for entries no thread holds while the
+// id list is locked (`for_each_unowned`), or to read atomics (`for_each`), all of which
+// `C: Entry` allows.
+unsafe impl<C: Entry> Sync for CacheTable<C> {}
 
 fn bucket_of(id: usize) -> (usize, usize) {
     let k = id + 1;
@@ -39,13 +72,29 @@ fn bucket_of(id: usize) -> (usize, usize) {
 }
 
 fn bucket_layout<C>(b: usize) -> Layout {
-    Layout::array::<C>(1 << b).expect("bucket sizes are small")
+    Layout::array::<Slot<C>>(1 << b).expect("bucket sizes are small")
+}
+
+impl<C> Slot<C> {
+    /// In debug builds: panics unless the calling thread holds the id this entry serves.
+    #[inline(always)]
+    fn check_owner(&self) {
+        #[cfg(debug_assertions)]
+        {
+            let owner = self.owner.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                ids::current() == Some(owner),
+                "typool: a thread reached the cache of thread id {owner} through its memo; \
+                 the memo should have been cleared when the id was given back"
+            );
+        }
+    }
 }
 
 /// Source of table keys; 0 means "no key yet".
 static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-impl<C: Default> CacheTable<C> {
+impl<C: Entry> CacheTable<C> {
     loom_const_fn! {
         pub(crate) const fn new() -> Self {
             Self { buckets: null_ptrs!(), install: Mutex::new(()), key: AtomicU64::new(0) }
@@ -72,7 +121,9 @@ impl<C: Default> CacheTable<C> {
         if key == self.key.load(Ordering::Relaxed) {
             // SAFETY: the memo holds this table's entry for this thread's id (keys are unique,
             // and the memo is cleared before the id is given back); see `lookup`.
-            return Some(unsafe { &*entry.cast::<C>() });
+            let slot = unsafe { &*entry.cast::<Slot<C>>() };
+            slot.check_owner();
+            return Some(&slot.entry);
         }
         None
     }
@@ -80,7 +131,8 @@ impl<C: Default> CacheTable<C> {
     #[cold]
     #[inline(never)]
     fn lookup(&self) -> Option<&C> {
-        let (b, i) = bucket_of(ids::current()?);
+        let id = ids::current()?;
+        let (b, i) = bucket_of(id);
         let mut bucket = self.buckets[b].load(Ordering::Acquire);
         if bucket.is_null() {
             bucket = self.install(b)?;
@@ -89,9 +141,11 @@ impl<C: Default> CacheTable<C> {
         // cannot leave this thread (`C` is not `Sync`, or the caller uses it as if not).
         // SAFETY: an installed bucket holds `1 << b` initialised entries and lives until the
         // table drops; `i < 1 << b` by `bucket_of`; this thread alone uses this entry.
-        let entry = unsafe { &*bucket.add(i) };
-        ids::remember(self.key(), (entry as *const C).cast());
-        Some(entry)
+        let slot = unsafe { &*bucket.add(i) };
+        #[cfg(debug_assertions)]
+        slot.owner.store(id, std::sync::atomic::Ordering::Relaxed);
+        ids::remember(self.key(), (slot as *const Slot<C>).cast());
+        Some(&slot.entry)
     }
 
     /// This table's unique key, drawn on first use.
@@ -110,7 +164,8 @@ impl<C: Default> CacheTable<C> {
         }
     }
 
-    /// Every entry created so far (entries of exited threads included), for statistics.
+    /// Every entry created so far (entries of exited threads included), for statistics: `f`
+    /// may read the entries' atomics only (other threads are using them).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&C)) {
         let _guard = lock(&self.install);
         for (b, bucket) in self.buckets.iter().enumerate() {
@@ -121,7 +176,7 @@ impl<C: Default> CacheTable<C> {
             for j in 0..1 << b {
                 // SAFETY: an installed bucket's entries are initialised and live until the
                 // table drops. `f` only reads what `C` lets other threads read (atomics).
-                f(unsafe { &*bucket.add(j) });
+                f(unsafe { &(*bucket.add(j)).entry });
             }
         }
     }
@@ -137,27 +192,33 @@ impl<C: Default> CacheTable<C> {
                 if !bucket.is_null() {
                     // SAFETY: an installed bucket's entries are initialised and live until the
                     // table drops; no thread holds `id` while the list is locked.
-                    f(unsafe { &*bucket.add(i) });
+                    f(unsafe { &(*bucket.add(i)).entry });
                 }
             }
         });
     }
 
     #[cold]
-    fn install(&self, b: usize) -> Option<*mut C> {
+    fn install(&self, b: usize) -> Option<*mut Slot<C>> {
         let _guard = lock(&self.install);
         let existing = self.buckets[b].load(Ordering::Acquire);
         if !existing.is_null() {
             return Some(existing);
         }
         // SAFETY: the layout is non-empty.
-        let bucket = unsafe { System.alloc(bucket_layout::<C>(b)) }.cast::<C>();
+        let bucket = unsafe { System.alloc(bucket_layout::<C>(b)) }.cast::<Slot<C>>();
         if bucket.is_null() {
             return None;
         }
         for j in 0..1 << b {
             // SAFETY: `j` is within the fresh bucket.
-            unsafe { bucket.add(j).write(C::default()) };
+            unsafe {
+                bucket.add(j).write(Slot {
+                    entry: C::default(),
+                    #[cfg(debug_assertions)]
+                    owner: std::sync::atomic::AtomicUsize::new(usize::MAX),
+                })
+            };
         }
         self.buckets[b].store(bucket, Ordering::Release);
         Some(bucket)
@@ -183,6 +244,7 @@ impl<C> Drop for CacheTable<C> {
 /// Small thread ids, reused after a thread exits.
 mod ids {
     use crate::os::{sys_vec, SysVec};
+    use crate::sync::lock_std;
     use core::cell::Cell;
     use std::sync::Mutex;
 
@@ -199,7 +261,7 @@ mod ids {
 
     impl Id {
         fn acquire() -> Self {
-            let mut free = FREE.lock().unwrap_or_else(|p| p.into_inner());
+            let mut free = lock_std(&FREE);
             let id = free.0.pop().unwrap_or_else(|| {
                 free.1 += 1;
                 free.1 - 1
@@ -212,10 +274,7 @@ mod ids {
         fn drop(&mut self) {
             // Forget the entry this id indexes before another thread can take the id.
             remember(NO_KEY, core::ptr::null());
-            FREE.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .0
-                .push(self.0);
+            lock_std(&FREE).0.push(self.0);
         }
     }
 
@@ -238,7 +297,7 @@ mod ids {
     /// Runs `f` on the ids no thread holds (given back by exited threads), with the list
     /// locked: no thread can take one of them until `f` returns.
     pub(super) fn with_free(f: impl FnOnce(&[usize])) {
-        let free = FREE.lock().unwrap_or_else(|p| p.into_inner());
+        let free = lock_std(&FREE);
         f(&free.0);
     }
 
