@@ -37,6 +37,16 @@
 //! message that names the pool or allocator. The repository's `BENCHMARKS.md` has every
 //! measured figure with the command that reproduces it.
 //!
+//! # Processes that fork
+//!
+//! typool registers `pthread_atfork` handlers on its first slow path: `fork` waits until no
+//! thread holds a typool lock, so the child can allocate, free, trim and read stats at once —
+//! with the slab as its global allocator too. The parent's other threads do not exist in the
+//! child, and their thread caches (two magazines per pool each, a few KiB) stay out of its
+//! reach; everything else, their stashes included, the child's `trim` reaches. A child that
+//! `exec`s at once needs nothing more; a long-lived child may call `trim` on its pools to give
+//! back what it inherited and will not use.
+//!
 //! # Architecture (for contributors)
 //!
 //! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
@@ -54,7 +64,7 @@
 //! | `os/` | memory from the OS: regions from each [`Backing`] (heap, huge pages, NUMA, file), one file each; bookkeeping off the global allocator |
 //! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
 //! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text; [`TrackingAllocator`] |
-//! | `sync.rs` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom` |
+//! | `sync/` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom`; the fork gate every lock is taken behind (`fork.rs`) |
 //! | `loom/` | loom models of every concurrent structure, one file each (tests only) |
 //!
 //! `PoolBox::new` → the type's thread-local cache (`typed/pooled.rs`) → `Pool::alloc_in`

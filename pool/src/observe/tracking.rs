@@ -10,6 +10,7 @@
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
+use core::fmt;
 use core::ptr::NonNull;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
@@ -52,6 +53,29 @@ pub struct TrackingStats {
     pub allocations: u64,
     /// Deallocations so far.
     pub deallocations: u64,
+}
+
+/// One line, as `PoolStats` prints: `12.5 MiB live (peak 40.0 MiB), 1200 allocations, 1000
+/// deallocations`.
+///
+/// ```
+/// use typool::TrackingStats;
+///
+/// let s = TrackingStats { current_bytes: 3 << 20, peak_bytes: 5 << 20, allocations: 7, deallocations: 2 };
+/// assert_eq!(s.to_string(), "3.0 MiB live (peak 5.0 MiB), 7 allocations, 2 deallocations");
+/// ```
+impl fmt::Display for TrackingStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: f64 = (1 << 20) as f64;
+        write!(
+            f,
+            "{:.1} MiB live (peak {:.1} MiB), {} allocations, {} deallocations",
+            self.current_bytes as f64 / MIB,
+            self.peak_bytes as f64 / MIB,
+            self.allocations,
+            self.deallocations
+        )
+    }
 }
 
 /// An allocator that counts what goes through it: `#[global_allocator]` over any
