@@ -195,6 +195,44 @@ fn the_prometheus_text_parses_with_one_series_per_family_and_pool() {
     drop((keep, v));
 }
 
+/// A slab allocator of the program's own is listed from its first allocation until it drops.
+#[test]
+fn every_slab_allocator_is_on_the_dashboard_until_it_drops() {
+    let slabs = || -> Vec<(String, f64)> {
+        let text = typool::stats::render_prometheus();
+        parse(&text)
+            .samples
+            .into_iter()
+            .filter(|s| s.metric == "typool_slab_reserved_bytes")
+            .map(|s| {
+                let prometheus_parse::Value::Gauge(v) = s.value else {
+                    panic!("{:?}", s.value)
+                };
+                (s.labels.get("allocator").unwrap().to_string(), v)
+            })
+            .collect()
+    };
+    let before = slabs();
+    assert!(before.iter().any(|(l, _)| l == "pool_alloc"), "{before:?}");
+    let slab = typool::SlabAllocator::new();
+    let mut v = typool::allocator_api2::vec::Vec::new_in(&slab);
+    v.extend(0..10_000u64);
+    let during = slabs();
+    let mine: Vec<_> = during
+        .iter()
+        .filter(|(l, _)| l.starts_with("slab-") && !before.iter().any(|(b, _)| b == l))
+        .collect();
+    assert_eq!(mine.len(), 1, "{during:?}");
+    assert!(mine[0].1 >= 80_000.0, "{during:?}");
+    let label = mine[0].0.clone();
+    drop(v);
+    drop(slab);
+    assert!(
+        !slabs().iter().any(|(l, _)| *l == label),
+        "listed after drop"
+    );
+}
+
 #[typool::arena_scope]
 fn handled(request: &str) -> usize {
     arena.alloc_str(request).len()

@@ -122,3 +122,26 @@ fn trim_gives_memory_back_after_a_burst() {
     let freed = GLOBAL.trim();
     assert!(freed >= 100 * 20_480, "trim gave back only {freed} bytes");
 }
+
+/// The global slab is on the dashboard (issue 20): its live bytes, parsed from the
+/// Prometheus text by a parser typool did not write, cover what this test holds.
+#[test]
+fn the_global_slab_appears_in_the_prometheus_text() {
+    let held: Vec<Vec<u8>> = (0..1000).map(|i| vec![i as u8; 1000]).collect();
+    let text = typool::stats::render_prometheus();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the text parses");
+    let live = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "typool_slab_live_bytes" && s.labels.get("allocator") == Some("global")
+        })
+        .unwrap_or_else(|| panic!("no global slab in\n{text}"));
+    let prometheus_parse::Value::Gauge(bytes) = live.value else {
+        panic!("{:?}", live.value)
+    };
+    assert!(bytes >= 1_000_000.0, "{bytes} live bytes, 1 MB held");
+    assert!(bytes <= GLOBAL.fragmentation().reserved_bytes as f64);
+    drop(held);
+}

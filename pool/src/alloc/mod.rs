@@ -8,6 +8,7 @@
 //! | file | what it is |
 //! |---|---|
 //! | `slab` | [`SlabAllocator`](crate::SlabAllocator): 44 size classes, each a raw pool |
+//! | `slab_record` | what a slab's fragmentation report reads, on the heap, and the process-wide list of them (for the dashboards) |
 //! | `buddy` | [`BuddyAllocator`](crate::BuddyAllocator): power-of-two blocks over one region |
 //! | `pool_alloc` | [`PoolAlloc`](crate::PoolAlloc): the process-wide slab as a zero-sized allocator; `PooledVec` |
 //! | `blocks` | what the `Allocator` impls share: zero-sized blocks, moving a block |
@@ -17,3 +18,4 @@ pub(crate) mod buddy;
 #[cfg(not(typool_loom))]
 pub(crate) mod pool_alloc;
 pub(crate) mod slab;
+pub(crate) mod slab_record;

@@ -23,6 +23,7 @@
 //! but correct, so thread-local destructors can allocate freely.
 
 use crate::alloc::blocks::{dangling, relocate};
+use crate::alloc::slab_record::{Role, SlabRecord};
 use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
 use crate::engine::guard::CHECKED;
@@ -32,9 +33,10 @@ use crate::engine::raw::RawPool;
 use crate::engine::table::CacheTable;
 use crate::os::{Backing, Granted};
 use crate::stats::FragmentationReport;
-use crate::sync::{bump, loom_const_fn, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{bump, loom_const_fn, AtomicPtr, AtomicU64, Ordering};
 use allocator_api2::alloc::{AllocError, Allocator};
 use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
 use core::ptr::{self, NonNull};
 use std::alloc::System;
 
@@ -167,10 +169,22 @@ pub(crate) struct ThreadSlab {
     /// Bytes requested by allocations through this cache, and by frees through it.
     requested: AtomicU64,
     released: AtomicU64,
+    /// Whether the allocator's record lists these counters yet (owner only).
+    pub(crate) listed: Cell<bool>,
 }
 
-// SAFETY: its caches are `Entry`s, and its counters are atomics, which are all that
-// `fragmentation` reads from other threads.
+impl ThreadSlab {
+    /// Bytes requested and released through this cache.
+    pub(crate) fn counted(&self) -> (u64, u64) {
+        (
+            self.requested.load(Ordering::Relaxed),
+            self.released.load(Ordering::Relaxed),
+        )
+    }
+}
+
+// SAFETY: its caches are `Entry`s, `listed` is its holder's alone, and its counters are
+// atomics, which are all that `fragmentation` reads from other threads.
 unsafe impl crate::engine::table::Entry for ThreadSlab {}
 
 impl Default for ThreadSlab {
@@ -179,6 +193,7 @@ impl Default for ThreadSlab {
             caches: core::array::from_fn(|_| LocalCache::new()),
             requested: AtomicU64::new(0),
             released: AtomicU64::new(0),
+            listed: Cell::new(false),
         }
     }
 }
@@ -231,11 +246,20 @@ impl Default for ThreadSlab {
 pub struct SlabAllocator {
     classes: [RawPool; CLASSES],
     threads: CacheTable<ThreadSlab>,
-    /// Bytes requested and released by threads without a cache.
-    uncached_requested: AtomicU64,
-    uncached_released: AtomicU64,
-    /// Bytes of live blocks that went to the system allocator.
-    large_bytes: AtomicUsize,
+    /// What the fragmentation report reads, on the heap from the first slow path on
+    /// (`slab_record.rs`); null before.
+    record: AtomicPtr<SlabRecord>,
+}
+
+impl Drop for SlabAllocator {
+    fn drop(&mut self) {
+        let r = self.record.load(Ordering::Acquire);
+        if !r.is_null() {
+            // SAFETY: created by `record`, destroyed once, here, while no thread can use the
+            // allocator (`&mut self`); the classes and the table it points into drop after.
+            unsafe { SlabRecord::destroy(r) };
+        }
+    }
 }
 
 macro_rules! classes {
@@ -296,9 +320,7 @@ impl SlabAllocator {
                 classes: classes!(backing; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
                     20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43),
                 threads: CacheTable::new(),
-                uncached_requested: AtomicU64::new(0),
-                uncached_released: AtomicU64::new(0),
-                large_bytes: AtomicUsize::new(0),
+                record: AtomicPtr::new(ptr::null_mut()),
             }
         }
     }
@@ -308,8 +330,11 @@ impl SlabAllocator {
     /// The hit path — a small layout, this thread's caches found by its memo, a slot in the
     /// class's cache — is all that inlines, with no call on it; everything else is
     /// [`Self::alloc_block_slow`].
+    ///
+    /// `GLOBAL`: called through `GlobalAlloc`, which the record's label says (on the slow
+    /// path only).
     #[inline(always)]
-    fn alloc_block(&self, layout: Layout) -> *mut u8 {
+    fn alloc_block<const GLOBAL: bool>(&self, layout: Layout) -> *mut u8 {
         if let (Some(class), Some(t)) = (small_class(layout), self.threads.remembered()) {
             // SAFETY: `small_class` returns a class index, below `CLASSES`.
             let cache = unsafe { t.caches.get_unchecked(class) };
@@ -318,12 +343,15 @@ impl SlabAllocator {
                 return slot.cast();
             }
         }
-        self.alloc_block_slow(layout)
+        self.alloc_block_slow::<GLOBAL>(layout)
     }
 
     #[cold]
     #[inline(never)]
-    fn alloc_block_slow(&self, layout: Layout) -> *mut u8 {
+    fn alloc_block_slow<const GLOBAL: bool>(&self, layout: Layout) -> *mut u8 {
+        if GLOBAL {
+            self.record().mark_global();
+        }
         match class_of(layout) {
             Some(class) => self.alloc_in(self.threads.get(), class, layout.size()),
             None => self.alloc_large(layout),
@@ -338,20 +366,58 @@ impl SlabAllocator {
         size: usize,
     ) -> *mut u8 {
         let pool = &self.classes[class];
+        let record = self.record();
         let slot = match thread {
             Some(t) => {
+                record.list_thread(t);
                 bump(&t.requested, size as u64);
                 pool.alloc(&t.caches[class])
             }
             None => {
-                self.uncached_requested
+                record
+                    .uncached_requested
                     .fetch_add(size as u64, Ordering::Relaxed);
                 pool.alloc_uncached()
             }
         };
+        record.know_class(class, pool.record_ptr());
         match slot {
             Ok(slot) => slot.cast(),
             Err(_) => self.refused(thread, size),
+        }
+    }
+
+    /// The record, made on the first slow path.
+    fn record(&self) -> &SlabRecord {
+        let r = self.record.load(Ordering::Acquire);
+        if !r.is_null() {
+            // SAFETY: a published record lives until the allocator drops.
+            return unsafe { &*r };
+        }
+        #[cfg(not(typool_loom))]
+        let role = if ptr::eq(self, crate::PoolAlloc::slab()) {
+            Role::PoolAlloc
+        } else {
+            Role::Other
+        };
+        #[cfg(typool_loom)]
+        let role = Role::Other;
+        let fresh = SlabRecord::create(role);
+        match self.record.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: published just now; it lives until the allocator drops.
+            Ok(_) => unsafe { &*fresh },
+            Err(won) => {
+                // SAFETY: ours, never published; `won` was, and lives as above.
+                unsafe {
+                    SlabRecord::destroy(fresh);
+                    &*won
+                }
+            }
         }
     }
 
@@ -361,7 +427,8 @@ impl SlabAllocator {
         match thread {
             Some(t) => bump(&t.released, size as u64),
             None => {
-                self.uncached_released
+                self.record()
+                    .uncached_released
                     .fetch_add(size as u64, Ordering::Relaxed);
             }
         }
@@ -423,15 +490,18 @@ impl SlabAllocator {
             self.check_owned(class, ptr, layout);
         }
         let slot = ptr.cast::<FreeSlot>();
+        let record = self.record();
         match thread {
             Some(t) => {
+                record.list_thread(t);
                 bump(&t.released, layout.size() as u64);
                 // SAFETY: the caller gives back a live block of this class, which is a slot of
                 // `pool` holding nothing the pool must drop, in no free chain.
                 unsafe { pool.free(&t.caches[class], slot) }
             }
             None => {
-                self.uncached_released
+                record
+                    .uncached_released
                     .fetch_add(layout.size() as u64, Ordering::Relaxed);
                 // SAFETY: as above.
                 unsafe { pool.free_uncached(slot) }
@@ -444,7 +514,9 @@ impl SlabAllocator {
         // SAFETY: callers pass a non-zero size.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            self.large_bytes.fetch_add(layout.size(), Ordering::Relaxed);
+            self.record()
+                .large_bytes
+                .fetch_add(layout.size(), Ordering::Relaxed);
         }
         ptr
     }
@@ -463,7 +535,9 @@ impl SlabAllocator {
                 ));
             }
         }
-        self.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
+        self.record()
+            .large_bytes
+            .fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: forwarded from the caller: `System` gave this block for this layout.
         unsafe { System.dealloc(ptr, layout) };
     }
@@ -502,7 +576,12 @@ impl SlabAllocator {
     /// # Safety
     ///
     /// `ptr` is a live block of `old` from this allocator; `new` has `old`'s alignment.
-    unsafe fn realloc_block(&self, ptr: *mut u8, old: Layout, new: Layout) -> *mut u8 {
+    unsafe fn realloc_block<const GLOBAL: bool>(
+        &self,
+        ptr: *mut u8,
+        old: Layout,
+        new: Layout,
+    ) -> *mut u8 {
         let (from, to) = (class_of(old), class_of(new));
         if from.is_some() && from == to {
             self.recount(old.size(), new.size());
@@ -512,12 +591,13 @@ impl SlabAllocator {
             // SAFETY: a large block of `old` from `System`, resized with the same alignment.
             let moved = unsafe { System.realloc(ptr, old, new.size()) };
             if !moved.is_null() {
-                self.large_bytes.fetch_add(new.size(), Ordering::Relaxed);
-                self.large_bytes.fetch_sub(old.size(), Ordering::Relaxed);
+                let large = &self.record().large_bytes;
+                large.fetch_add(new.size(), Ordering::Relaxed);
+                large.fetch_sub(old.size(), Ordering::Relaxed);
             }
             return moved;
         }
-        let moved = self.alloc_block(new);
+        let moved = self.alloc_block::<GLOBAL>(new);
         if !moved.is_null() {
             // SAFETY: both blocks are live, distinct, and at least `min(old, new)` long.
             unsafe {
@@ -536,9 +616,12 @@ impl SlabAllocator {
                 bump(&t.released, old as u64);
             }
             None => {
-                self.uncached_requested
+                let record = self.record();
+                record
+                    .uncached_requested
                     .fetch_add(new as u64, Ordering::Relaxed);
-                self.uncached_released
+                record
+                    .uncached_released
                     .fetch_add(old as u64, Ordering::Relaxed);
             }
         }
@@ -558,28 +641,12 @@ impl SlabAllocator {
     /// granted exactly what they asked, and are reserved as live.
     /// Counts of threads busy at the moment may be a few operations early or late.
     pub fn fragmentation(&self) -> FragmentationReport {
-        let (mut requested, mut released) = (
-            self.uncached_requested.load(Ordering::Relaxed),
-            self.uncached_released.load(Ordering::Relaxed),
-        );
-        self.threads.for_each(|t| {
-            requested = requested.wrapping_add(t.requested.load(Ordering::Relaxed));
-            released = released.wrapping_add(t.released.load(Ordering::Relaxed));
-        });
-        let large = self.large_bytes.load(Ordering::Relaxed);
-        let live = (requested.wrapping_sub(released) as i64).max(0) as usize + large;
-        let (mut granted, mut reserved, mut largest) = (large, large, 0);
-        for (c, pool) in self.classes.iter().enumerate() {
-            let (bytes, uncarved) = pool.reserved_and_uncarved();
-            let used = pool.live() * class_size(c);
-            granted += used;
-            reserved += bytes;
-            largest = largest.max(uncarved);
-            if bytes > used + uncarved {
-                largest = largest.max(class_size(c));
-            }
+        let r = self.record.load(Ordering::Acquire);
+        if r.is_null() {
+            return FragmentationReport::new(0, 0, 0, 0);
         }
-        FragmentationReport::new(live, granted, reserved, largest)
+        // SAFETY: a published record lives until the allocator drops.
+        unsafe { &*r }.fragmentation()
     }
 
     /// Hands a thread's caches back to the classes (loom models drive `ThreadSlab`s by hand;
@@ -589,6 +656,7 @@ impl SlabAllocator {
         for (pool, cache) in self.classes.iter().zip(&thread.caches) {
             pool.retire(cache);
         }
+        self.record().forget_thread(thread);
     }
 
     /// Gives memory no block uses back to the OS, class by class, as
@@ -617,7 +685,7 @@ impl SlabAllocator {
 unsafe impl GlobalAlloc for SlabAllocator {
     #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.alloc_block(layout)
+        self.alloc_block::<true>(layout)
     }
 
     #[inline(always)]
@@ -631,11 +699,13 @@ unsafe impl GlobalAlloc for SlabAllocator {
             // SAFETY: non-zero size: zero-sized layouts map to a class.
             let ptr = unsafe { System.alloc_zeroed(layout) };
             if !ptr.is_null() {
-                self.large_bytes.fetch_add(layout.size(), Ordering::Relaxed);
+                self.record()
+                    .large_bytes
+                    .fetch_add(layout.size(), Ordering::Relaxed);
             }
             return ptr;
         }
-        let ptr = self.alloc_block(layout);
+        let ptr = self.alloc_block::<true>(layout);
         if !ptr.is_null() {
             // SAFETY: a fresh block of at least `layout.size()` bytes.
             unsafe { ptr.write_bytes(0, layout.size()) };
@@ -647,7 +717,7 @@ unsafe impl GlobalAlloc for SlabAllocator {
         // SAFETY: the caller guarantees `new_size`, rounded to the alignment, fits `isize`.
         let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         // SAFETY: forwarded from the caller.
-        unsafe { self.realloc_block(ptr, layout, new) }
+        unsafe { self.realloc_block::<true>(ptr, layout, new) }
     }
 }
 
@@ -669,7 +739,7 @@ unsafe impl Allocator for &SlabAllocator {
         if layout.size() == 0 {
             return Ok(NonNull::slice_from_raw_parts(dangling(layout.align()), 0));
         }
-        SlabAllocator::granted(self.alloc_block(layout), layout)
+        SlabAllocator::granted(self.alloc_block::<false>(layout), layout)
     }
 
     #[inline]
@@ -716,7 +786,7 @@ impl SlabAllocator {
             return unsafe { relocate(self, ptr, old, new) };
         }
         // SAFETY: same alignment, non-zero sizes, a live block of `old`.
-        let moved = unsafe { self.realloc_block(ptr.as_ptr(), old, new) };
+        let moved = unsafe { self.realloc_block::<false>(ptr.as_ptr(), old, new) };
         Self::granted(moved, new)
     }
 }

@@ -349,14 +349,9 @@ impl RawPool {
         })
     }
 
-    /// Bytes of all segments, and of the largest run never carved.
-    pub(crate) fn reserved_and_uncarved(&self) -> (usize, usize) {
-        self.segments().map_or((0, 0), |segs| {
-            (
-                segs.reserved_slots() * self.slot.size,
-                segs.largest_uncarved(self.slot),
-            )
-        })
+    /// This pool's record, or null before its first slow path.
+    pub(crate) fn record_ptr(&self) -> *const Record {
+        self.record.load(Ordering::Acquire)
     }
 
     /// The segments, under the grow lock (`None` before the first slow path).

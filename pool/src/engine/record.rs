@@ -91,6 +91,15 @@ impl Record {
             .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Bytes of all segments, and the largest run of never-carved slots, in bytes.
+    pub(crate) fn reserved_and_uncarved(&self) -> (usize, usize) {
+        let segs = lock(&self.segments);
+        (
+            segs.reserved_slots() * self.slot.size,
+            segs.largest_uncarved(self.slot),
+        )
+    }
+
     /// Objects live now: allocations minus frees over every cache.
     pub(crate) fn live(&self) -> usize {
         let [allocs, frees, ..] = lock(&self.registry).totals();

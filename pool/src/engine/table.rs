@@ -18,9 +18,9 @@
 //! lock-free here to model.
 //!
 //! The table is `Send` and `Sync` for entries that promise what it does with them
-//! ([`Entry`]): an entry is used by one thread at a time, moves between threads only through
-//! the id list's mutex, and other threads reach it only through [`CacheTable::for_each`],
-//! whose callers touch atomics alone. Debug builds check the first part: every entry records
+//! ([`Entry`]): an entry is used by one thread at a time and moves between threads only
+//! through the id list's mutex; other threads may read its atomics (a slab's report reads its
+//! threads' byte counters through the allocator's record). Debug builds check the first part: every entry records
 //! the id it serves, and each lookup checks it.
 
 use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU64, Mutex, Ordering};
@@ -39,7 +39,7 @@ const BUCKETS: usize = 32;
 pub(crate) unsafe trait Entry: Default {}
 
 /// Per-thread entries of type `C`, created with `C::default()`: the table hands `&C` only to
-/// the thread holding the entry's id (and to `for_each`'s readers of atomics).
+/// the thread holding the entry's id, or to one thread while no thread holds it.
 pub(crate) struct CacheTable<C> {
     buckets: [AtomicPtr<Slot<C>>; BUCKETS],
     install: Mutex<()>,
@@ -60,9 +60,8 @@ struct Slot<C> {
 unsafe impl<C: Entry> Send for CacheTable<C> {}
 // SAFETY: through `&CacheTable`, a thread gets `&C` only for the entry of the id it holds
 // (`get`, `remembered`: ids are unique among live threads, the memo is cleared before an id
-// is given back, and a debug check confirms the owner), for entries no thread holds while the
-// id list is locked (`for_each_unowned`), or to read atomics (`for_each`), all of which
-// `C: Entry` allows.
+// is given back, and a debug check confirms the owner) or for entries no thread holds while
+// the id list is locked (`for_each_unowned`), both of which `C: Entry` allows.
 unsafe impl<C: Entry> Sync for CacheTable<C> {}
 
 fn bucket_of(id: usize) -> (usize, usize) {
@@ -161,23 +160,6 @@ impl<C: Entry> CacheTable<C> {
         {
             Ok(_) => fresh,
             Err(won) => won,
-        }
-    }
-
-    /// Every entry created so far (entries of exited threads included), for statistics: `f`
-    /// may read the entries' atomics only (other threads are using them).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&C)) {
-        let _guard = lock(&self.install);
-        for (b, bucket) in self.buckets.iter().enumerate() {
-            let bucket = bucket.load(Ordering::Acquire);
-            if bucket.is_null() {
-                continue;
-            }
-            for j in 0..1 << b {
-                // SAFETY: an installed bucket's entries are initialised and live until the
-                // table drops. `f` only reads what `C` lets other threads read (atomics).
-                f(unsafe { &(*bucket.add(j)).entry });
-            }
         }
     }
 

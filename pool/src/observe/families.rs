@@ -1,9 +1,12 @@
 //! The families every exporter reports: one list, so the Prometheus text and the `metrics`
 //! facade name and label the same figures the same way.
 
+use crate::alloc::slab_record::{list, SlabRecord};
 use crate::arena::lease::lease_tally;
+use crate::stats::FragmentationReport;
 use crate::stats::PoolStats;
 use crate::PoolAlloc;
+use std::borrow::Cow;
 
 /// Gauge (a level) or counter (only grows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,13 +24,15 @@ impl Kind {
     }
 }
 
-/// A metric family and its samples: `(type label, value)`, the label for per-pool families.
+/// A metric family and its samples: `(label value, value)`, the label named `label`
+/// (`type` for per-pool families, `allocator` for the slabs'; none for the rest).
 #[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) name: &'static str,
     pub(crate) kind: Kind,
     pub(crate) help: &'static str,
-    pub(crate) samples: Vec<(Option<&'static str>, f64)>,
+    pub(crate) label: &'static str,
+    pub(crate) samples: Vec<(Option<Cow<'static, str>>, f64)>,
 }
 
 /// One per-pool family: its name, type, help, and the figure it reports.
@@ -104,39 +109,16 @@ pub(crate) fn collect() -> Vec<Family> {
             name: f.name,
             kind: f.kind,
             help: f.help,
+            label: "type",
             samples: pools
                 .iter()
-                .map(|p| (Some(p.type_path), (f.value)(p) as f64))
+                .map(|p| (Some(Cow::Borrowed(p.type_path)), (f.value)(p) as f64))
                 .collect(),
         })
         .collect();
-    let slab = PoolAlloc::slab().fragmentation();
+    out.extend(slab_families());
     let (scopes, arena_bytes, trims) = lease_tally();
-    let single: [(&'static str, Kind, &'static str, f64); 7] = [
-        (
-            "typool_slab_live_bytes",
-            Kind::Gauge,
-            "Bytes asked for in live blocks of the slab behind PoolAlloc.",
-            slab.live_bytes as f64,
-        ),
-        (
-            "typool_slab_reserved_bytes",
-            Kind::Gauge,
-            "Bytes the slab behind PoolAlloc holds from the system.",
-            slab.reserved_bytes as f64,
-        ),
-        (
-            "typool_slab_fragmentation_internal",
-            Kind::Gauge,
-            "1 - requested / granted over live blocks of the slab behind PoolAlloc.",
-            slab.internal,
-        ),
-        (
-            "typool_slab_fragmentation_external",
-            Kind::Gauge,
-            "1 - largest free block / free bytes of the slab behind PoolAlloc.",
-            slab.external,
-        ),
+    let single: [(&'static str, Kind, &'static str, f64); 3] = [
         (
             "typool_arena_scopes_total",
             Kind::Counter,
@@ -160,7 +142,63 @@ pub(crate) fn collect() -> Vec<Family> {
         name,
         kind,
         help,
+        label: "",
         samples: vec![(None, value)],
     }));
     out
+}
+
+/// One per-slab family: its name, help, and the figure it reports.
+type SlabFamily = (&'static str, &'static str, fn(&FragmentationReport) -> f64);
+
+const SLAB_FAMILIES: [SlabFamily; 4] = [
+    (
+        "typool_slab_live_bytes",
+        "Bytes asked for in live blocks of the slab allocator.",
+        |f| f.live_bytes as f64,
+    ),
+    (
+        "typool_slab_reserved_bytes",
+        "Bytes the slab allocator holds from the system.",
+        |f| f.reserved_bytes as f64,
+    ),
+    (
+        "typool_slab_fragmentation_internal",
+        "1 - requested / granted over live blocks of the slab allocator.",
+        |f| f.internal,
+    ),
+    (
+        "typool_slab_fragmentation_external",
+        "1 - largest free block / free bytes of the slab allocator.",
+        |f| f.external,
+    ),
+];
+
+/// The slab families, one sample per slab allocator, labelled `allocator`: the one behind
+/// `PoolAlloc` (`pool_alloc`, always there), the `#[global_allocator]` (`global`), and any
+/// other that has made its record (`slab-N`).
+fn slab_families() -> Vec<Family> {
+    let mut slabs: Vec<(Cow<'static, str>, FragmentationReport)> = vec![(
+        Cow::Borrowed("pool_alloc"),
+        PoolAlloc::slab().fragmentation(),
+    )];
+    list::for_each(|r: &SlabRecord| {
+        let label = r.label();
+        if label != "pool_alloc" {
+            slabs.push((Cow::Owned(label), r.fragmentation()));
+        }
+    });
+    SLAB_FAMILIES
+        .iter()
+        .map(|&(name, help, value)| Family {
+            name,
+            kind: Kind::Gauge,
+            help,
+            label: "allocator",
+            samples: slabs
+                .iter()
+                .map(|(label, f)| (Some(label.clone()), value(f)))
+                .collect(),
+        })
+        .collect()
 }

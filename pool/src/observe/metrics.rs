@@ -3,7 +3,7 @@
 use crate::observe::families::{collect, Kind};
 
 /// Reports every family of [`render_prometheus`](crate::stats::render_prometheus) through the
-/// [`metrics`] facade, with the same names and the same `type` label: gauges are set to the
+/// [`metrics`] facade, with the same names and labels (`type`, `allocator`): gauges are set to the
 /// current value, counters set absolutely. Call it from a timer or a scrape handler; it reads
 /// what [`stats::all`](crate::stats::all) reads.
 ///
@@ -15,9 +15,9 @@ use crate::observe::families::{collect, Kind};
 /// ```
 pub fn publish_metrics() {
     for f in collect() {
-        for (ty, value) in f.samples {
-            let labels: Vec<metrics::Label> = ty
-                .map(|t| metrics::Label::new("type", t))
+        for (label, value) in f.samples {
+            let labels: Vec<metrics::Label> = label
+                .map(|v| metrics::Label::new(f.label, v))
                 .into_iter()
                 .collect();
             match f.kind {

@@ -11,9 +11,12 @@ use core::fmt::Write;
 ///   `typool_pool_reserved_slots`, `typool_pool_bytes_reserved`, `typool_pool_segments`;
 ///   counters `typool_pool_cache_hits_total`, `typool_pool_cache_misses_total`,
 ///   `typool_pool_depot_transfers_total`.
-/// - The process-wide slab behind [`PoolAlloc`](crate::PoolAlloc): gauges `typool_slab_live_bytes`,
-///   `typool_slab_reserved_bytes`, `typool_slab_fragmentation_internal`,
-///   `typool_slab_fragmentation_external`.
+/// - Per [`SlabAllocator`](crate::SlabAllocator), labelled `allocator="pool_alloc"` (the
+///   process-wide slab behind [`PoolAlloc`](crate::PoolAlloc), always present),
+///   `allocator="global"` (a slab used through `GlobalAlloc`: the `#[global_allocator]`) or
+///   `allocator="slab-N"` (any other, from its first allocation until it drops): gauges
+///   `typool_slab_live_bytes`, `typool_slab_reserved_bytes`,
+///   `typool_slab_fragmentation_internal`, `typool_slab_fragmentation_external`.
 /// - `#[arena_scope]`'s arenas: counter `typool_arena_scopes_total` (scopes served; a running
 ///   thread's last few are added in batches), gauge `typool_arena_bytes_reserved` (held by
 ///   their arenas, idle or on loan), counter `typool_arena_trims_total` (arenas emptied past
@@ -41,11 +44,13 @@ pub fn render_prometheus() -> String {
     for f in &families {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind.as_str());
-        for &(ty, value) in &f.samples {
+        for (label, value) in &f.samples {
             out.push_str(f.name);
-            if let Some(ty) = ty {
-                out.push_str("{type=\"");
-                escape_label(&mut out, ty);
+            if let Some(label) = label {
+                out.push('{');
+                out.push_str(f.label);
+                out.push_str("=\"");
+                escape_label(&mut out, label);
                 out.push_str("\"}");
             }
             let _ = writeln!(out, " {value}");
