@@ -15,6 +15,7 @@ pub mod binary_trees;
 pub mod chase;
 pub mod churn;
 pub mod contenders;
+pub mod mix;
 pub mod scenarios;
 
 pub use contenders::*;

@@ -6,9 +6,12 @@
 //! a table of caches indexed by id, in buckets of 1, 2, 4, … caches allocated (from
 //! `System`) when first needed.
 //!
-//! Each thread remembers the last entry it looked up (a table key and a pointer, in a
-//! thread-local without a destructor), so a thread that keeps using one table pays one
-//! compare per lookup. Keys are unique for the life of the process, so a memo can never
+//! Each thread remembers the entries it looked up last, in a small direct-mapped memo (a
+//! thread-local without a destructor): [`MEMO_SLOTS`] pairs of a table key and a pointer, the
+//! slot chosen by the key. A thread that uses a few tables at once — a hand-built pool or two,
+//! `PoolAlloc`'s slab, a slab as the global allocator — keeps each in its own slot (keys are
+//! drawn in turn, so the first `MEMO_SLOTS` tables never share one) and pays one compare per
+//! lookup whatever the mix. Keys are unique for the life of the process, so a memo can never
 //! match a different table; a thread clears its memo before giving its id back.
 //!
 //! A thread's cache in this table outlives the thread: the next thread that takes the same
@@ -23,8 +26,10 @@
 //! threads' byte counters through the allocator's record). Debug builds check the first part: every entry records
 //! the id it serves, and each lookup checks it.
 
-use crate::sync::{lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU64, Mutex, Ordering};
-use core::ptr;
+use crate::sync::{
+    lock, loom_const_fn, null_ptrs, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering,
+};
+use core::ptr::{self, NonNull};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 const BUCKETS: usize = 32;
@@ -45,6 +50,10 @@ pub(crate) struct CacheTable<C> {
     install: Mutex<()>,
     /// This table's memo key (0 until first used; then unique in the process).
     key: AtomicU64,
+    /// The byte offset of the memo slot `key` picks (0 until drawn): read beside the key, it
+    /// spares the hit path the arithmetic. A reader that sees a key without its offset looks
+    /// in slot 0, misses, and takes the slow path.
+    slot: AtomicUsize,
 }
 
 /// An entry and, in debug builds, the id of the thread it serves.
@@ -90,13 +99,21 @@ impl<C> Slot<C> {
     }
 }
 
-/// Source of table keys; 0 means "no key yet".
+/// Source of table keys; 0 means "no key yet". Consecutive keys pick consecutive memo slots.
 static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Entries in each thread's memo (a power of two).
+const MEMO_SLOTS: usize = 8;
 
 impl<C: Entry> CacheTable<C> {
     loom_const_fn! {
         pub(crate) const fn new() -> Self {
-            Self { buckets: null_ptrs!(), install: Mutex::new(()), key: AtomicU64::new(0) }
+            Self {
+                buckets: null_ptrs!(),
+                install: Mutex::new(()),
+                key: AtomicU64::new(0),
+                slot: AtomicUsize::new(0),
+            }
         }
     }
 
@@ -114,13 +131,15 @@ impl<C: Entry> CacheTable<C> {
     /// load and a compare, with no call: the hit paths use it and leave the rest to `get`.
     #[inline(always)]
     pub(crate) fn remembered(&self) -> Option<&C> {
-        let (key, entry) = ids::memo();
-        // The memo's key is never 0 and a table's is 0 only until drawn, so equal keys mean
+        let key = self.key.load(Ordering::Relaxed);
+        let (memo, entry) = ids::memo(self.slot.load(Ordering::Relaxed));
+        // The memo's keys are never 0 and a table's is 0 only until drawn, so equal keys mean
         // this table's entry.
-        if key == self.key.load(Ordering::Relaxed) {
+        if memo == key {
             // SAFETY: the memo holds this table's entry for this thread's id (keys are unique,
-            // and the memo is cleared before the id is given back); see `lookup`.
-            let slot = unsafe { &*entry.cast::<Slot<C>>() };
+            // and the memo is cleared before the id is given back); see `lookup`. A slot with
+            // a key always has an entry.
+            let slot = unsafe { entry.cast::<Slot<C>>().as_ref() };
             slot.check_owner();
             return Some(&slot.entry);
         }
@@ -143,7 +162,7 @@ impl<C: Entry> CacheTable<C> {
         let slot = unsafe { &*bucket.add(i) };
         #[cfg(debug_assertions)]
         slot.owner.store(id, std::sync::atomic::Ordering::Relaxed);
-        ids::remember(self.key(), (slot as *const Slot<C>).cast());
+        ids::remember(self.key(), NonNull::from(slot).cast());
         Some(&slot.entry)
     }
 
@@ -154,13 +173,15 @@ impl<C: Entry> CacheTable<C> {
             return key;
         }
         let fresh = KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self
+        let key = match self
             .key
             .compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed)
         {
             Ok(_) => fresh,
             Err(won) => won,
-        }
+        };
+        self.slot.store(ids::offset(key), Ordering::Relaxed);
+        key
     }
 
     /// Runs `f` on the entry of every id no thread holds now: the caches exited threads left
@@ -225,9 +246,11 @@ impl<C> Drop for CacheTable<C> {
 
 /// Small thread ids, reused after a thread exits.
 mod ids {
+    use super::MEMO_SLOTS;
     use crate::os::{sys_vec, SysVec};
     use crate::sync::lock_std;
     use core::cell::Cell;
+    use core::ptr::NonNull;
     use std::sync::Mutex;
 
     /// Ids given back by exited threads, and the next never-used id. A plain `std` mutex even
@@ -235,7 +258,7 @@ mod ids {
     /// allocates through the global allocator, which may be a `SlabAllocator` asking for an id.
     static FREE: Mutex<(SysVec<usize>, usize)> = Mutex::new((sys_vec(), 0));
 
-    /// The memo's key while it names no entry: never a table's key, drawn or not (tables
+    /// A memo slot's key while it names no entry: never a table's key, drawn or not (tables
     /// draw keys counting up from 1, and hold 0 until they draw).
     const NO_KEY: u64 = u64::MAX;
 
@@ -254,26 +277,67 @@ mod ids {
 
     impl Drop for Id {
         fn drop(&mut self) {
-            // Forget the entry this id indexes before another thread can take the id.
-            remember(NO_KEY, core::ptr::null());
+            // Forget the entries this id indexes before another thread can take the id.
+            forget_all();
             lock_std(&FREE).0.push(self.0);
         }
     }
 
     std::thread_local! {
         static ID: Id = Id::acquire();
-        /// The last table entry this thread looked up: (table key, entry). No destructor,
-        /// so it stays usable while other thread-locals are being destroyed.
-        static MEMO: Cell<(u64, *const u8)> = const { Cell::new((NO_KEY, core::ptr::null())) };
+        /// The table entries this thread looked up last, each in the slot its table's key
+        /// picks. No destructor, so it stays usable while other thread-locals are being
+        /// destroyed.
+        static MEMO: [MemoSlot; MEMO_SLOTS] = const {
+            [const { MemoSlot { key: Cell::new(NO_KEY), entry: Cell::new(NonNull::dangling()) } };
+                MEMO_SLOTS]
+        };
     }
 
+    /// One memo entry: a table's key and this thread's entry in it (dangling while the key
+    /// is `NO_KEY`; never null, which spares the hit path a test).
+    #[repr(C)]
+    struct MemoSlot {
+        key: Cell<u64>,
+        entry: Cell<NonNull<u8>>,
+    }
+
+    /// The byte offset in the memo of the slot `key` picks.
+    pub(super) fn offset(key: u64) -> usize {
+        (key as usize & (MEMO_SLOTS - 1)) * core::mem::size_of::<MemoSlot>()
+    }
+
+    /// The memo slot at byte `offset` (from [`offset`], or 0): (the key it holds, its entry).
     #[inline(always)]
-    pub(super) fn memo() -> (u64, *const u8) {
-        MEMO.with(Cell::get)
+    pub(super) fn memo(offset: usize) -> (u64, NonNull<u8>) {
+        MEMO.with(|m| {
+            debug_assert!(
+                offset % core::mem::size_of::<MemoSlot>() == 0
+                    && offset < MEMO_SLOTS * core::mem::size_of::<MemoSlot>()
+            );
+            // SAFETY: `offset` is that of a slot of the array (it comes from `offset`, which
+            // picks one of `MEMO_SLOTS`, or is 0): in bounds and aligned.
+            let slot = unsafe { &*m.as_ptr().cast::<u8>().add(offset).cast::<MemoSlot>() };
+            (slot.key.get(), slot.entry.get())
+        })
     }
 
-    pub(super) fn remember(key: u64, entry: *const u8) {
-        MEMO.with(|m| m.set((key, entry)));
+    pub(super) fn remember(key: u64, entry: NonNull<u8>) {
+        MEMO.with(|m| {
+            let slot = &m[offset(key) / core::mem::size_of::<MemoSlot>()];
+            slot.key.set(key);
+            slot.entry.set(entry);
+        });
+    }
+
+    /// Empties every slot.
+    pub(super) fn forget_all() {
+        MEMO.with(|m| {
+            for slot in m {
+                slot.key.set(NO_KEY);
+                slot.entry.set(NonNull::dangling());
+            }
+        });
     }
 
     /// Runs `f` on the ids no thread holds (given back by exited threads), with the list
@@ -317,5 +381,34 @@ mod tests {
                 .unwrap()
         });
         assert_ne!(other, a as usize, "two live threads never share a cache");
+    }
+
+    /// Tables whose keys pick different memo slots are all found by their memo however the
+    /// thread interleaves them; two that pick one slot evict each other, and are still
+    /// served (by the lookup).
+    #[test]
+    fn interleaved_tables_keep_their_memo_slots() {
+        // Keys far from those drawn, set by hand so the slots they pick are known.
+        let keyed = |key: u64| {
+            let t = CacheTable::<LocalCache>::new();
+            t.key.store(key, Ordering::Relaxed);
+            t.slot.store(ids::offset(key), Ordering::Relaxed);
+            t
+        };
+        let base = u64::MAX / 2;
+        let tables: Vec<_> = (0..MEMO_SLOTS as u64).map(|i| keyed(base + i)).collect();
+        let entries: Vec<*const LocalCache> =
+            tables.iter().map(|t| t.get().unwrap() as _).collect();
+        for _ in 0..3 {
+            for (t, &e) in tables.iter().zip(&entries) {
+                assert_eq!(t.remembered().map(|c| c as *const _), Some(e));
+            }
+        }
+        let clash = keyed(base + MEMO_SLOTS as u64);
+        let mine: *const LocalCache = clash.get().unwrap();
+        assert!(tables[0].remembered().is_none(), "one slot, two keys");
+        assert_eq!(tables[0].get().map(|c| c as *const _), Some(entries[0]));
+        assert!(clash.remembered().is_none());
+        assert_eq!(clash.get().map(|c| c as *const _), Some(mine));
     }
 }
