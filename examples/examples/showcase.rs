@@ -1,66 +1,100 @@
-//! typool's A/B: a game server's request loop run on std allocation and on typool, side by
-//! side (see `typool_examples::server` for the workload).
+//! typool's A/B: a game server's request loop run on std allocation and on typool, each on
+//! glibc and on mimalloc as the global allocator — four sides (see `typool_examples::server`
+//! for the workload). typool on mimalloc is what a user would deploy: typool's pools and
+//! arenas for the hot types, mimalloc for the rest.
 //!
 //! ```sh
 //! cargo run --release --example showcase              # the A/B: table and plots
 //! cargo run --release --example showcase -- --claims  # also each advertised figure, measured
 //! ```
 //!
-//! Options: `--repeats N` (rounds of std then typool; default 5), `--short` (a small load, for
+//! Options: `--repeats N` (rounds of the four sides; default 5), `--short` (a small load, for
 //! the test), `--out DIR` (where the plots go; default `target/showcase`).
 //!
 //! Each run is a child process, so peak RSS and allocator calls are its own; the rounds are
-//! interleaved (std, typool, std, typool, …) and the table shows the median and the range.
+//! interleaved (the four sides in turn) and the table shows the median and the range.
 //! Global allocator calls are counted in one more run per side (the work is identical every
 //! run), so the timed runs do not pay for the counting.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
 use typool::TrackingAllocator;
 use typool_examples::ab;
 use typool_examples::server::{Load, Std, Typool};
 use typool_examples::{claims, plots};
 
-/// glibc, counted only in the runs that count global allocator calls (`--count`); the timed
-/// runs pay one relaxed load and a branch per call, on both sides.
+/// The global allocator of a run: glibc or mimalloc, as the parent names it in
+/// `TYPOOL_SHOWCASE_MALLOC` (read once, before the first allocation), counted only in the runs
+/// that count global allocator calls (`--count`). The timed runs pay two relaxed loads and two
+/// branches per call, on every side.
 struct Switched;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
+/// 0 until the first call; then 1 (glibc) or 2 (mimalloc), for the life of the process.
+static MALLOC: AtomicU8 = AtomicU8::new(0);
 static TRACKED: TrackingAllocator<System> = TrackingAllocator::new(System);
+static TRACKED_MI: TrackingAllocator<MiMalloc> = TrackingAllocator::new(MiMalloc);
 
-// SAFETY: every call goes to `System`, directly or through `TRACKED` (which forwards to
-// `System` unchanged), so a block is always freed by the allocator that gave it.
+/// Whether this process runs on mimalloc: fixed by the first allocation, which happens before
+/// `main` on the main thread, alone.
+#[inline]
+fn on_mimalloc() -> bool {
+    match MALLOC.load(Relaxed) {
+        0 => {
+            let mi = malloc_from_env();
+            MALLOC.store(if mi { 2 } else { 1 }, Relaxed);
+            mi
+        }
+        m => m == 2,
+    }
+}
+
+/// Reads `TYPOOL_SHOWCASE_MALLOC` without allocating (inside the global allocator).
+fn malloc_from_env() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a NUL-terminated name; `getenv` returns null or a NUL-terminated string
+        // that lives while the environment is not changed (nothing changes it here).
+        let v = unsafe { libc::getenv(c"TYPOOL_SHOWCASE_MALLOC".as_ptr()) };
+        // SAFETY: as above.
+        !v.is_null() && unsafe { std::ffi::CStr::from_ptr(v) }.to_bytes() == b"mimalloc"
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// Forwards a call to the allocator of this run, counted or not.
+macro_rules! forward {
+    ($method:ident($($arg:expr),*)) => {
+        // SAFETY: forwarded from the caller. The allocator is fixed for the life of the
+        // process, and the counted and plain paths of one allocator are the same allocator,
+        // so a block is always freed by the one that gave it.
+        unsafe {
+            match (on_mimalloc(), COUNTING.load(Relaxed)) {
+                (false, false) => System.$method($($arg),*),
+                (false, true) => TRACKED.$method($($arg),*),
+                (true, false) => MiMalloc.$method($($arg),*),
+                (true, true) => TRACKED_MI.$method($($arg),*),
+            }
+        }
+    };
+}
+
+// SAFETY: every call goes to the run's one allocator (see `forward!`).
 unsafe impl GlobalAlloc for Switched {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            // SAFETY: forwarded from the caller.
-            unsafe { TRACKED.alloc(layout) }
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { System.alloc(layout) }
-        }
+        forward!(alloc(layout))
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            // SAFETY: forwarded from the caller.
-            unsafe { TRACKED.dealloc(ptr, layout) }
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { System.dealloc(ptr, layout) }
-        }
+        forward!(dealloc(ptr, layout))
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            // SAFETY: forwarded from the caller.
-            unsafe { TRACKED.realloc(ptr, layout, new_size) }
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
+        forward!(realloc(ptr, layout, new_size))
     }
 }
 
@@ -79,11 +113,23 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let load: Load = serde_json::from_str(&args[i + 3]).expect("--load JSON");
         COUNTING.store(args.iter().any(|a| a == "--count"), Relaxed);
-        let calls = || TRACKED.stats().allocations;
-        let report = match args[i + 1].as_str() {
+        let mi = on_mimalloc();
+        let calls = || {
+            if mi {
+                TRACKED_MI.stats().allocations
+            } else {
+                TRACKED.stats().allocations
+            }
+        };
+        let mut report = match args[i + 1].as_str() {
             "std" => ab::run_side::<Std>(load, &calls),
             _ => ab::run_side::<Typool>(load, &calls),
         };
+        report.side = format!(
+            "{} on {}",
+            report.side,
+            if mi { "mimalloc" } else { "glibc" }
+        );
         println!("{}", serde_json::to_string(&report).unwrap());
         return;
     }
@@ -105,15 +151,16 @@ fn main() {
     };
     println!(
         "A game server's request loop: {} requests ({} ticks of {}) on {} worker threads, \
-         {} rounds of std then typool (and one run per side counting allocator calls), each \
-         run a process of its own.\n",
+         {} rounds of the four sides — std and typool, each on glibc and on mimalloc as the \
+         global allocator (and one run per side counting allocator calls) — each run a \
+         process of its own.\n",
         load.ticks * load.per_tick,
         load.ticks,
         load.per_tick,
         load.threads,
         opts.repeats
     );
-    let bar = ProgressBar::new(2 * opts.repeats as u64 + 2);
+    let bar = ProgressBar::new(4 * opts.repeats as u64 + 4);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} runs, last: {msg}")
             .expect("a valid template"),
@@ -126,8 +173,10 @@ fn main() {
     println!("{}", c.table());
     println!(
         "Median of {} runs per side (lowest–highest in brackets); gain = std's median over \
-         typool's (throughput: typool's over std's). Checksums equal on every run.",
-        opts.repeats
+         typool's on the same global allocator (throughput: typool's over std's). Checksums \
+         equal on every run.\n\nWho wins what:\n{}",
+        opts.repeats,
+        c.verdicts()
     );
     match plots::write(&c, &opts.out) {
         Ok(paths) => {

@@ -1,6 +1,7 @@
 //! The showcase's A/B harness: each run of a side is a child process (this program again),
-//! so its peak RSS and its allocator calls are its own; the parent interleaves the sides
-//! (std, typool, std, typool, …), then reports the median and the spread of each figure.
+//! so its peak RSS and its allocator calls are its own; the parent interleaves the four sides
+//! (std and typool, each on glibc and on mimalloc as the global allocator), then reports the
+//! median and the spread of each figure.
 
 use crate::server::{self, Backend, Load};
 use serde::{Deserialize, Serialize};
@@ -67,9 +68,30 @@ pub fn run_side<B: Backend>(load: Load, allocations: &dyn Fn() -> u64) -> RunRep
     }
 }
 
-/// Runs one side in a child process (this executable with `--child SIDE`); `count`: the run
-/// that counts global allocator calls (`--count`), whose times are not used.
-pub fn spawn_side(side: &str, load: Load, count: bool) -> RunReport {
+/// The global allocator under a side: the system's (glibc), or mimalloc. A child learns it
+/// from [`MALLOC_ENV`] before its first allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malloc {
+    Glibc,
+    Mimalloc,
+}
+
+/// The environment variable that names a child's global allocator (`glibc` or `mimalloc`).
+pub const MALLOC_ENV: &str = "TYPOOL_SHOWCASE_MALLOC";
+
+impl Malloc {
+    pub fn name(self) -> &'static str {
+        match self {
+            Malloc::Glibc => "glibc",
+            Malloc::Mimalloc => "mimalloc",
+        }
+    }
+}
+
+/// Runs one side in a child process (this executable with `--child SIDE`, its global
+/// allocator `malloc`); `count`: the run that counts global allocator calls (`--count`),
+/// whose times are not used.
+pub fn spawn_side(side: &str, malloc: Malloc, load: Load, count: bool) -> RunReport {
     let load = serde_json::to_string(&load).unwrap();
     let mut args = vec!["--child", side, "--load", &load];
     if count {
@@ -77,6 +99,7 @@ pub fn spawn_side(side: &str, load: Load, count: bool) -> RunReport {
     }
     let out = Command::new(std::env::current_exe().expect("the showcase's own path"))
         .args(&args)
+        .env(MALLOC_ENV, malloc.name())
         .output()
         .expect("the showcase can run itself");
     assert!(
@@ -87,46 +110,76 @@ pub fn spawn_side(side: &str, load: Load, count: bool) -> RunReport {
     serde_json::from_slice(&out.stdout).expect("a run prints its report")
 }
 
-/// The runs of both sides, interleaved.
+/// The runs of the four sides, interleaved: std and typool on glibc (`std`, `typool`: what the
+/// plots and the claims read), and on mimalloc.
 #[derive(Debug)]
 pub struct Comparison {
     pub std: Vec<RunReport>,
     pub typool: Vec<RunReport>,
+    pub std_mimalloc: Vec<RunReport>,
+    pub typool_mimalloc: Vec<RunReport>,
 }
 
-/// Runs one counting run per side, then `repeats` timed rounds of std then typool, calling
-/// `progress` after each run (`2 * repeats + 2` in all).
+/// The four sides in the order they run and print: (code, global allocator).
+pub const SIDES: [(&str, Malloc); 4] = [
+    (server::Std::NAME, Malloc::Glibc),
+    (server::Std::NAME, Malloc::Mimalloc),
+    (server::Typool::NAME, Malloc::Glibc),
+    (server::Typool::NAME, Malloc::Mimalloc),
+];
+
+impl Comparison {
+    /// The runs of side `i` of [`SIDES`].
+    pub fn side(&self, i: usize) -> &[RunReport] {
+        [
+            &self.std,
+            &self.std_mimalloc,
+            &self.typool,
+            &self.typool_mimalloc,
+        ][i]
+    }
+
+    fn side_mut(&mut self, i: usize) -> &mut Vec<RunReport> {
+        match i {
+            0 => &mut self.std,
+            1 => &mut self.std_mimalloc,
+            2 => &mut self.typool,
+            _ => &mut self.typool_mimalloc,
+        }
+    }
+}
+
+/// Runs one counting run per side, then `repeats` timed rounds of the four sides, calling
+/// `progress` after each run (`4 * repeats + 4` in all).
 pub fn compare(load: Load, repeats: usize, mut progress: impl FnMut(&str)) -> Comparison {
     let mut c = Comparison {
         std: Vec::new(),
         typool: Vec::new(),
+        std_mimalloc: Vec::new(),
+        typool_mimalloc: Vec::new(),
     };
-    let counted = [server::Std::NAME, server::Typool::NAME].map(|side| {
-        let r = spawn_side(side, load, true);
-        progress(side);
+    let label = |(side, malloc): (&str, Malloc)| format!("{side} on {}", malloc.name());
+    let counted = SIDES.map(|s| {
+        let r = spawn_side(s.0, s.1, load, true);
+        progress(&label(s));
         r
     });
     for _ in 0..repeats {
-        for (side, runs) in [
-            (server::Std::NAME, &mut c.std),
-            (server::Typool::NAME, &mut c.typool),
-        ] {
-            let mut r = spawn_side(side, load, false);
-            r.alloc_calls = counted[usize::from(side == server::Typool::NAME)].alloc_calls;
-            runs.push(r);
-            progress(side);
+        for (i, &s) in SIDES.iter().enumerate() {
+            let mut r = spawn_side(s.0, s.1, load, false);
+            r.alloc_calls = counted[i].alloc_calls;
+            c.side_mut(i).push(r);
+            progress(&label(s));
         }
     }
-    let sums: Vec<u64> = c
-        .std
-        .iter()
-        .chain(&c.typool)
+    let sums: Vec<u64> = (0..SIDES.len())
+        .flat_map(|i| c.side(i).iter())
         .chain(&counted)
         .map(|r| r.checksum)
         .collect();
     assert!(
         sums.windows(2).all(|w| w[0] == w[1]),
-        "both sides must compute the same result: checksums {sums:x?}"
+        "every side must compute the same result: checksums {sums:x?}"
     );
     c
 }
@@ -222,34 +275,69 @@ pub const METRICS: [Metric; 7] = [
 ];
 
 impl Comparison {
-    /// The median and spread of metric `m` on each side, and std's median over typool's
-    /// (above 1 means typool is better, for every metric).
+    /// The median and spread of metric `m` for std and typool on glibc, and std's median over
+    /// typool's (above 1 means typool is better, for every metric).
     pub fn row(&self, m: &Metric) -> (Spread, Spread, f64) {
         let s = spread(self.std.iter().map(m.get));
         let t = spread(self.typool.iter().map(m.get));
-        let gain = if m.lower_is_better {
-            s.median / t.median
-        } else {
-            t.median / s.median
-        };
-        (s, t, gain)
+        (s, t, gain(m, s, t))
     }
 
-    /// The comparison as a Markdown table.
+    /// The comparison as a Markdown table: the four sides, then typool's gain over std on
+    /// each allocator.
     pub fn table(&self) -> String {
         let fmt = |s: Spread| format!("{} ({}–{})", sig(s.median), sig(s.min), sig(s.max));
         let mut out = String::from(
-            "| per run | std: Box, Vec, glibc | typool: PoolBox, arena | typool's gain |\n|---|---:|---:|---:|\n",
+            "| per run | std on glibc | std on mimalloc | typool on glibc | typool on mimalloc | typool's gain: glibc | typool's gain: mimalloc |\n|---|---:|---:|---:|---:|---:|---:|\n",
         );
         for m in &METRICS {
-            let (s, t, gain) = self.row(m);
+            let s: Vec<Spread> = (0..SIDES.len())
+                .map(|i| spread(self.side(i).iter().map(m.get)))
+                .collect();
             out += &format!(
-                "| {} ({}) | {} | {} | {:.2}× |\n",
+                "| {} ({}) | {} | {} | {} | {} | {:.2}× | {:.2}× |\n",
                 m.name,
                 m.unit,
-                fmt(s),
-                fmt(t),
-                gain
+                fmt(s[0]),
+                fmt(s[1]),
+                fmt(s[2]),
+                fmt(s[3]),
+                gain(m, s[0], s[2]),
+                gain(m, s[1], s[3]),
+            );
+        }
+        out
+    }
+
+    /// One line per metric: which side wins it, and by how much over the next best.
+    pub fn verdicts(&self) -> String {
+        let mut out = String::new();
+        for m in &METRICS {
+            let mut sides: Vec<(f64, String)> = SIDES
+                .iter()
+                .enumerate()
+                .map(|(i, (side, malloc))| {
+                    let median = spread(self.side(i).iter().map(m.get)).median;
+                    (median, format!("{side} on {}", malloc.name()))
+                })
+                .collect();
+            sides.sort_by(|a, b| {
+                let o = a.0.total_cmp(&b.0);
+                if m.lower_is_better {
+                    o
+                } else {
+                    o.reverse()
+                }
+            });
+            let (best, next) = (&sides[0], &sides[1]);
+            let by = if m.lower_is_better {
+                next.0 / best.0
+            } else {
+                best.0 / next.0
+            };
+            out += &format!(
+                "- {}: {} wins, {:.2}× ahead of {}\n",
+                m.name, best.1, by, next.1
             );
         }
         out
@@ -260,6 +348,15 @@ impl Comparison {
         let mut by_p99: Vec<&RunReport> = runs.iter().collect();
         by_p99.sort_by_key(|r| r.p99_ns);
         by_p99[by_p99.len() / 2]
+    }
+}
+
+/// `s` over `t`'s median, oriented so that above 1 means `t` is better.
+fn gain(m: &Metric, s: Spread, t: Spread) -> f64 {
+    if m.lower_is_better {
+        s.median / t.median
+    } else {
+        t.median / s.median
     }
 }
 

@@ -1,4 +1,4 @@
-//! The showcase's plots (SVG, with plotters): the latency distribution of both sides, and
+//! The showcase's plots (SVG, with plotters): the latency distribution of the four sides, and
 //! their resident memory over time — each from the run whose p99 is the median of its side.
 
 use crate::ab::{Comparison, RunReport};
@@ -8,37 +8,42 @@ use std::path::{Path, PathBuf};
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
 const SIZE: (u32, u32) = (800, 480);
-const STD_COLOUR: RGBColor = RGBColor(200, 60, 40);
-const TYPOOL_COLOUR: RGBColor = RGBColor(30, 100, 200);
+/// std on glibc, std on mimalloc, typool on glibc, typool on mimalloc (the order of `SIDES`).
+const COLOURS: [RGBColor; 4] = [
+    RGBColor(200, 60, 40),
+    RGBColor(230, 150, 40),
+    RGBColor(30, 100, 200),
+    RGBColor(40, 170, 150),
+];
+
+/// One run of each side.
+type Runs<'a> = [&'a RunReport; 4];
 
 /// Writes `latency_cdf.svg` and `rss_over_time.svg` into `dir`; returns their paths.
 pub fn write(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
-    let std_run = Comparison::median_run(&c.std);
-    let typool_run = Comparison::median_run(&c.typool);
+    let runs: Runs = core::array::from_fn(|i| Comparison::median_run(c.side(i)));
     let cdf = dir.join("latency_cdf.svg");
-    latency_cdf(&cdf, std_run, typool_run)?;
+    latency_cdf(&cdf, runs)?;
     let rss = dir.join("rss_over_time.svg");
-    rss_over_time(&rss, std_run, typool_run)?;
+    rss_over_time(&rss, runs)?;
     Ok(vec![cdf, rss])
 }
 
 /// Latency (log scale) against the share of requests at most that slow, in "nines":
 /// 0 = 0%, 1 = 90%, 2 = 99%, 3 = 99.9%, so the tail gets as much room as the body.
-fn latency_cdf(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
+fn latency_cdf(path: &Path, runs: Runs) -> PlotResult {
     let nines = |q: f64| -(1.0 - q.min(0.9999)).log10();
-    let max_us = a
-        .curve
+    let max_us = runs
         .iter()
-        .chain(&b.curve)
+        .flat_map(|r| &r.curve)
         .map(|&(_, ns)| ns)
         .max()
         .unwrap_or(1) as f64
         / 1e3;
-    let min_us = a
-        .curve
+    let min_us = runs
         .iter()
-        .chain(&b.curve)
+        .flat_map(|r| &r.curve)
         .map(|&(_, ns)| ns)
         .min()
         .unwrap_or(1)
@@ -47,7 +52,10 @@ fn latency_cdf(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Request latency: std vs typool", ("sans-serif", 22))
+        .caption(
+            "Request latency: std vs typool, on glibc and on mimalloc",
+            ("sans-serif", 22),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -75,7 +83,7 @@ fn latency_cdf(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
     };
     draw_sides(
         &mut chart,
-        [a, b].map(|r| (r, curve(r))),
+        runs.map(|r| (r, curve(r))),
         SeriesLabelPosition::UpperLeft,
     )?;
     root.present()?;
@@ -83,9 +91,9 @@ fn latency_cdf(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
 }
 
 /// Resident memory of each side's process over its run.
-fn rss_over_time(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
+fn rss_over_time(path: &Path, runs: Runs) -> PlotResult {
     let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
-    let series = [a, b].map(|r| &r.rss_series);
+    let series = runs.map(|r| &r.rss_series);
     let max_t = series
         .iter()
         .flat_map(|s| s.iter().map(|p| p.0))
@@ -98,7 +106,7 @@ fn rss_over_time(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Resident memory over a run: std vs typool",
+            "Resident memory over a run: std vs typool, on glibc and on mimalloc",
             ("sans-serif", 22),
         )
         .margin(12)
@@ -118,23 +126,24 @@ fn rss_over_time(path: &Path, a: &RunReport, b: &RunReport) -> PlotResult {
     };
     draw_sides(
         &mut chart,
-        [a, b].map(|r| (r, series(r))),
+        runs.map(|r| (r, series(r))),
         SeriesLabelPosition::LowerRight,
     )?;
     root.present()?;
     Ok(())
 }
 
-/// Draws each side's line (std red, typool blue) and the legend naming them.
+/// Draws each side's line (std red and orange, typool blue and teal) and the legend naming
+/// them.
 fn draw_sides<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
-    sides: [(&RunReport, Vec<(f64, f64)>); 2],
+    sides: [(&RunReport, Vec<(f64, f64)>); 4],
     legend: SeriesLabelPosition,
 ) -> PlotResult
 where
     DB::ErrorType: 'static,
 {
-    for ((run, points), colour) in sides.into_iter().zip([STD_COLOUR, TYPOOL_COLOUR]) {
+    for ((run, points), colour) in sides.into_iter().zip(COLOURS) {
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
             .label(run.side.as_str())
