@@ -263,3 +263,27 @@ fn pool_box_drop_new_with_and_clone_panics_give_slots_back() {
         "{reserved} slots reserved for at most 3 live objects"
     );
 }
+
+#[derive(Pooled, Debug)]
+#[pooled(max = 2)]
+struct Scarce(u64);
+
+/// A full pool hands the closure back, not called; the constructors in place fill the slots.
+#[test]
+fn a_full_pool_hands_the_closure_back_uncalled() {
+    let called = Cell::new(0);
+    let make = |v| {
+        called.set(called.get() + 1);
+        Scarce(v)
+    };
+    let a = PoolBox::try_new_with(|| make(1)).unwrap();
+    let b = PoolBox::new_with(|| make(2));
+    let refused = PoolBox::try_new_with(|| make(3)).unwrap_err();
+    assert_eq!(called.get(), 2, "the refused closure did not run");
+    assert!(refused.to_string().contains("exhausted"), "{refused}");
+    assert_eq!(refused.into_inner()().0, 3);
+    assert_eq!((a.0, b.0), (1, 2));
+    let arena = Arena::new();
+    let v = arena.try_alloc_with(|| make(4)).ok().unwrap();
+    assert_eq!(v.0, 4);
+}

@@ -242,6 +242,32 @@ impl Arena {
         unsafe { self.place_with(p, f) }
     }
 
+    /// [`alloc_with`](Self::alloc_with), or `f` back, not called, if the system refuses a new
+    /// chunk.
+    ///
+    /// # Errors
+    ///
+    /// `Err(f)` when no memory could be had.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::Arena;
+    ///
+    /// let arena = Arena::new();
+    /// let Ok(v) = arena.try_alloc_with(|| [3u8; 4096]) else { panic!("out of memory") };
+    /// assert_eq!(v[4095], 3);
+    /// ```
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    pub fn try_alloc_with<T: Send, F: FnOnce() -> T>(&self, f: F) -> Result<&mut T, F> {
+        match self.alloc_layout(Self::slot_of::<T>()) {
+            // SAFETY: fresh arena memory laid out by `slot_of::<T>()`.
+            Some(p) => Ok(unsafe { self.place_with(p, f) }),
+            None => Err(f),
+        }
+    }
+
     /// Copies `src` into the arena.
     ///
     /// # Out of memory

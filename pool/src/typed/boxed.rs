@@ -90,6 +90,37 @@ impl<T: Pooled> PoolBox<T> {
     #[track_caller]
     pub fn new_with(f: impl FnOnce() -> T) -> Self {
         let ptr = Self::slot_or_panic();
+        // SAFETY: a free slot of `T::pool()`, ours.
+        unsafe { Self::fill_with(ptr, f) }
+    }
+
+    /// [`new_with`](Self::new_with), or the refusal holding `f`, which was not called.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_new`](Self::try_new), with `f` inside.
+    #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
+    pub fn try_new_with<F: FnOnce() -> T>(f: F) -> Result<Self, PoolError<F>> {
+        let ptr = match T::__with_cache(Pool::<T>::pop_slot) {
+            Some(ptr) => ptr,
+            None => match Self::slot_slow() {
+                Ok(ptr) => ptr,
+                Err(e) => return Err(e.holding(f)),
+            },
+        };
+        // SAFETY: a free slot of `T::pool()`, ours.
+        Ok(unsafe { Self::fill_with(ptr, f) })
+    }
+
+    /// Writes the result of `f` into `ptr` and owns it; gives the slot back if `f` panics.
+    ///
+    /// # Safety
+    ///
+    /// As [`init`](Self::init).
+    #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
+    unsafe fn fill_with(ptr: NonNull<T>, f: impl FnOnce() -> T) -> Self {
         /// Gives the slot back if `f` panics.
         struct Unused<T: Pooled>(NonNull<T>);
         impl<T: Pooled> Drop for Unused<T> {
@@ -101,7 +132,7 @@ impl<T: Pooled> PoolBox<T> {
         let unused = Unused(ptr);
         let value = f();
         core::mem::forget(unused);
-        // SAFETY: a free slot of `T::pool()`, ours.
+        // SAFETY: forwarded from the caller.
         unsafe { Self::init(ptr, value) }
     }
 

@@ -121,6 +121,19 @@ impl<T> Pool<T> {
     #[track_caller]
     pub fn alloc_with(&self, f: impl FnOnce() -> T) -> Handle<'_, T> {
         let ptr = self.slot_or_panic();
+        // SAFETY: a slot of this pool, free and ours.
+        unsafe { self.fill_with(ptr, f) }
+    }
+
+    /// Writes the result of `f` into `ptr` and hands out its owner; gives the slot back if `f`
+    /// panics.
+    ///
+    /// # Safety
+    ///
+    /// As [`handle`](Self::handle).
+    #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
+    unsafe fn fill_with(&self, ptr: NonNull<T>, f: impl FnOnce() -> T) -> Handle<'_, T> {
         /// Gives the slot back if `f` panics.
         struct Unused<'a, T>(&'a Pool<T>, NonNull<T>);
         impl<T> Drop for Unused<'_, T> {
@@ -132,7 +145,7 @@ impl<T> Pool<T> {
         let unused = Unused(self, ptr);
         let value = f();
         core::mem::forget(unused);
-        // SAFETY: a slot of this pool, free and ours.
+        // SAFETY: forwarded from the caller.
         unsafe { self.handle(ptr, value) }
     }
 
@@ -154,6 +167,37 @@ impl<T> Pool<T> {
         };
         // SAFETY: a slot of this pool, free and ours.
         Ok(unsafe { self.handle(ptr, value) })
+    }
+
+    /// [`alloc_with`](Self::alloc_with), or the refusal holding `f`, which was not called.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_alloc`](Self::try_alloc), with `f` inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Pool, PoolConfig};
+    ///
+    /// let pool: Pool<[u64; 512]> = Pool::with_config(PoolConfig::new().max(1));
+    /// let first = pool.try_alloc_with(|| [1; 512]).ok().unwrap();
+    /// let refused = pool.try_alloc_with(|| [2; 512]).err().unwrap();
+    /// assert_eq!(refused.into_inner()()[0], 2, "the closure comes back, not called");
+    /// # drop(first);
+    /// ```
+    #[inline(always)]
+    #[cfg_attr(feature = "track-sites", track_caller)]
+    pub fn try_alloc_with<F: FnOnce() -> T>(&self, f: F) -> Result<Handle<'_, T>, PoolError<F>> {
+        let ptr = match self.table.remembered().and_then(Self::pop_slot) {
+            Some(ptr) => ptr,
+            None => match self.slot_slow() {
+                Ok(ptr) => ptr,
+                Err(e) => return Err(e.holding(f)),
+            },
+        };
+        // SAFETY: a slot of this pool, free and ours.
+        Ok(unsafe { self.fill_with(ptr, f) })
     }
 
     /// A free slot: the hit path, else the slow path, which panics with the refusal.
