@@ -102,15 +102,11 @@ impl<T: Pooled> PoolBox<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_new_with<F: FnOnce() -> T>(f: F) -> Result<Self, PoolError<F>> {
-        let ptr = match T::__with_cache(Pool::<T>::pop_slot) {
-            Some(ptr) => ptr,
-            None => match Self::slot_slow() {
-                Ok(ptr) => ptr,
-                Err(e) => return Err(e.holding(f)),
-            },
-        };
-        // SAFETY: a free slot of `T::pool()`, ours.
-        Ok(unsafe { Self::fill_with(ptr, f) })
+        match Self::try_slot() {
+            // SAFETY: a free slot of `T::pool()`, ours.
+            Ok(ptr) => Ok(unsafe { Self::fill_with(ptr, f) }),
+            Err(e) => Err(e.holding(f)),
+        }
     }
 
     /// Writes the result of `f` into `ptr` and owns it; gives the slot back if `f` panics.
@@ -145,15 +141,20 @@ impl<T: Pooled> PoolBox<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
-        let ptr = match T::__with_cache(Pool::<T>::pop_slot) {
-            Some(ptr) => ptr,
-            None => match Self::slot_slow() {
-                Ok(ptr) => ptr,
-                Err(e) => return Err(e.holding(value)),
-            },
-        };
-        // SAFETY: a free slot of `T::pool()`, ours.
-        Ok(unsafe { Self::init(ptr, value) })
+        match Self::try_slot() {
+            // SAFETY: a free slot of `T::pool()`, ours.
+            Ok(ptr) => Ok(unsafe { Self::init(ptr, value) }),
+            Err(e) => Err(e.holding(value)),
+        }
+    }
+
+    /// A free slot: the hit path, else the slow path, or its refusal.
+    #[inline(always)]
+    fn try_slot() -> Result<NonNull<T>, PoolError<()>> {
+        match T::__with_cache(Pool::<T>::pop_slot) {
+            Some(ptr) => Ok(ptr),
+            None => Self::slot_slow(),
+        }
     }
 
     /// A free slot: the hit path, else the slow path, which panics with the refusal.

@@ -158,15 +158,11 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_alloc(&self, value: T) -> Result<Handle<'_, T>, PoolError<T>> {
-        let ptr = match self.table.remembered().and_then(Self::pop_slot) {
-            Some(ptr) => ptr,
-            None => match self.slot_slow() {
-                Ok(ptr) => ptr,
-                Err(e) => return Err(e.holding(value)),
-            },
-        };
-        // SAFETY: a slot of this pool, free and ours.
-        Ok(unsafe { self.handle(ptr, value) })
+        match self.try_slot() {
+            // SAFETY: a slot of this pool, free and ours.
+            Ok(ptr) => Ok(unsafe { self.handle(ptr, value) }),
+            Err(e) => Err(e.holding(value)),
+        }
     }
 
     /// [`alloc_with`](Self::alloc_with), or the refusal holding `f`, which was not called.
@@ -189,15 +185,20 @@ impl<T> Pool<T> {
     #[inline(always)]
     #[cfg_attr(feature = "track-sites", track_caller)]
     pub fn try_alloc_with<F: FnOnce() -> T>(&self, f: F) -> Result<Handle<'_, T>, PoolError<F>> {
-        let ptr = match self.table.remembered().and_then(Self::pop_slot) {
-            Some(ptr) => ptr,
-            None => match self.slot_slow() {
-                Ok(ptr) => ptr,
-                Err(e) => return Err(e.holding(f)),
-            },
-        };
-        // SAFETY: a slot of this pool, free and ours.
-        Ok(unsafe { self.fill_with(ptr, f) })
+        match self.try_slot() {
+            // SAFETY: a slot of this pool, free and ours.
+            Ok(ptr) => Ok(unsafe { self.fill_with(ptr, f) }),
+            Err(e) => Err(e.holding(f)),
+        }
+    }
+
+    /// A free slot: the hit path, else the slow path, or its refusal.
+    #[inline(always)]
+    fn try_slot(&self) -> Result<NonNull<T>, PoolError<()>> {
+        match self.table.remembered().and_then(Self::pop_slot) {
+            Some(ptr) => Ok(ptr),
+            None => self.slot_slow(),
+        }
     }
 
     /// A free slot: the hit path, else the slow path, which panics with the refusal.
