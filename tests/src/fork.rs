@@ -163,6 +163,7 @@ fn wait_for(pid: libc::pid_t, limit: Duration) -> Option<i32> {
             });
         }
         if start.elapsed() > limit {
+            backtrace_of(pid);
             // SAFETY: as above; the child is reaped right after.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
@@ -171,5 +172,25 @@ fn wait_for(pid: libc::pid_t, limit: Duration) -> Option<i32> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Prints where a hung child waits, if gdb is at hand (what a hang report needs).
+fn backtrace_of(pid: libc::pid_t) {
+    let out = std::process::Command::new("gdb")
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-batch",
+            "-ex",
+            "thread apply all bt",
+        ])
+        .output();
+    match out {
+        Ok(out) => eprintln!(
+            "child {pid} hung; its stacks:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        Err(e) => eprintln!("child {pid} hung (no gdb for its stacks: {e})"),
     }
 }

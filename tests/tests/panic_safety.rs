@@ -37,6 +37,9 @@ fn allocs() -> usize {
     ALLOCS.with(Cell::get)
 }
 
+/// Calls per measurement: 1000, or 20 under Miri (minutes per thousand there).
+const CALLS: usize = if cfg!(miri) { 20 } else { 1000 };
+
 /// Panics on drop when its flag is set; counts every drop.
 struct Bomb {
     armed: bool,
@@ -80,7 +83,7 @@ fn panicking_drops_in_an_arena_scope_leave_the_next_calls_as_cheap() {
         }
         allocs() - before
     };
-    let first = calls(1000);
+    let first = calls(CALLS);
     for _ in 0..8 {
         let dropped = SCOPE_DROPS.load(Relaxed);
         assert!(quietly(|| handler(true, &SCOPE_DROPS)).is_err());
@@ -90,10 +93,10 @@ fn panicking_drops_in_an_arena_scope_leave_the_next_calls_as_cheap() {
             "the other values were dropped too"
         );
     }
-    let after = calls(1000);
+    let after = calls(CALLS);
     assert!(
         after <= first,
-        "1000 calls made {first} allocations before 8 panicking drops, {after} after"
+        "{CALLS} calls made {first} allocations before 8 panicking drops, {after} after"
     );
 }
 
@@ -128,12 +131,12 @@ fn a_panicking_drop_in_nested_and_async_scopes_returns_every_arena() {
         allocs() - before
     };
     warm(10);
-    let first = warm(100);
+    let first = warm(CALLS / 10);
     for _ in 0..8 {
         assert!(quietly(|| outer(true)).is_err());
         assert!(quietly(|| run(in_future(true))).is_err());
     }
-    let after = warm(100);
+    let after = warm(CALLS / 10);
     assert!(after <= first, "{first} allocations before, {after} after");
 }
 
@@ -145,7 +148,7 @@ fn reset_restore_scope_and_drop_finish_when_a_drop_panics() {
             arena.alloc(bomb(armed && i == 50, &DROPS));
         }
         // Past the first chunk, so that a reset has chunks to free.
-        arena.alloc_slice_fill_with(10_000, |i| i as u64);
+        arena.alloc_slice_fill_with(if cfg!(miri) { 1000 } else { 10_000 }, |i| i as u64);
     };
 
     let mut arena = Arena::with_capacity(4096);
@@ -245,7 +248,7 @@ impl Clone for Tracked {
 fn pool_box_drop_new_with_and_clone_panics_give_slots_back() {
     let live = || Tracked::pool().stats().live;
     let start = live();
-    for _ in 0..100 {
+    for _ in 0..CALLS / 10 {
         let b = PoolBox::new(Tracked(bomb(true, &TRACKED_DROPS)));
         assert!(quietly(move || drop(b)).is_err());
         assert!(quietly(|| PoolBox::<Tracked>::new_with(|| panic!("no value"))).is_err());

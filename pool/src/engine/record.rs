@@ -20,7 +20,7 @@ use crate::engine::counters::Registry;
 use crate::engine::segment::{Segments, SlotLayout};
 use crate::os::{sys_vec, Backing, SysVec};
 use crate::stats::{short_type_name, PoolStats};
-use crate::sync::{lock, lock_std, AtomicUsize, Locked, Mutex, Ordering};
+use crate::sync::{lock, lock_std, try_lock, AtomicUsize, Locked, Mutex, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// What `stats()` reads of one pool.
@@ -110,7 +110,7 @@ impl Record {
     /// layers: not on the refills a thread serves itself). Skipped if a reader holds the counter
     /// lock — that reader samples `live` itself — so `stats()` never makes a refill wait.
     pub(crate) fn sample_peak(&self) {
-        let Ok(registry) = self.registry.try_lock() else {
+        let Some(registry) = try_lock(&self.registry) else {
             return;
         };
         let [allocs, frees, ..] = registry.totals();

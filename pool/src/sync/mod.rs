@@ -5,8 +5,9 @@
 //! of the real code. Everywhere else they are `std`'s. The cfg name is crate-prefixed
 //! because `RUSTFLAGS` reach every crate in the build.
 //!
-//! Every lock is taken with [`lock`] or [`lock_std`], inside a [`fork::Section`], so that
-//! `fork` never copies a held lock (`fork.rs`).
+//! Every lock is taken with [`lock`], [`try_lock`] or [`lock_std`], inside a
+//! [`fork::Section`], so that `fork` never copies a held lock (`fork.rs`). A `Mutex` method
+//! called directly would bypass the gate: the fork tests caught one (`try_lock`) that did.
 
 #[cfg(not(typool_loom))]
 pub(crate) mod fork;
@@ -77,6 +78,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<MutexGuard<'_, T>> {
         guard: m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
         _section: section,
     }
+}
+
+/// [`lock`] if the lock is free now, else `None` (the section ends at once).
+pub(crate) fn try_lock<T>(m: &Mutex<T>) -> Option<Locked<MutexGuard<'_, T>>> {
+    let section = Section::enter();
+    let guard = match m.try_lock() {
+        Ok(guard) => guard,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return None,
+    };
+    Some(Locked {
+        guard,
+        _section: section,
+    })
 }
 
 /// [`lock`] for the process-wide statics, which are `std`'s mutexes under loom too.
