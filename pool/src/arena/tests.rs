@@ -206,3 +206,37 @@ fn a_zero_sized_slice_calls_the_closure_len_times() {
     assert_eq!((units.len(), calls), (1000, 1000));
     assert_eq!(arena.stats().bytes_used, 0);
 }
+
+/// A panicking drop at reset, restore and the arena's drop: the other values are dropped
+/// once, the rewind finishes, and every chunk is freed (Miri checks the leaks).
+#[test]
+fn a_panicking_drop_finishes_the_rewind() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    struct Bomb<'a>(&'a AtomicUsize, bool);
+    impl Drop for Bomb<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            assert!(!self.1, "a user's drop panicked");
+        }
+    }
+    let drops = AtomicUsize::new(0);
+    let fill = |arena: &Arena| {
+        for i in 0..20 {
+            arena.alloc_with(|| Bomb(&drops, i == 10));
+        }
+        arena.alloc_slice_fill_with(200, |i| i as u64);
+    };
+    let mut arena = Arena::with_capacity(64);
+    fill(&arena);
+    assert!(catch_unwind(AssertUnwindSafe(|| arena.reset())).is_err());
+    assert_eq!(drops.load(Ordering::Relaxed), 20);
+    assert_eq!((arena.stats().bytes_used, arena.stats().chunks), (0, 1));
+    let cp = arena.checkpoint();
+    fill(&arena);
+    assert!(catch_unwind(AssertUnwindSafe(|| arena.restore(cp))).is_err());
+    assert_eq!(drops.load(Ordering::Relaxed), 40);
+    assert_eq!(arena.stats().bytes_used, 0);
+    fill(&arena);
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(arena))).is_err());
+    assert_eq!(drops.load(Ordering::Relaxed), 60);
+}
