@@ -39,6 +39,14 @@ pub struct HugeNode {
     right: Option<PoolBox<HugeNode>>,
 }
 
+/// A second derived node type, for the diagnostic `pool_box_split` contender: the same code
+/// on a pool of its own.
+#[derive(Pooled)]
+pub struct OtherNode {
+    left: Option<PoolBox<OtherNode>>,
+    right: Option<PoolBox<OtherNode>>,
+}
+
 /// A node of the `box` contender.
 pub struct BoxNode {
     left: Option<Box<BoxNode>>,
@@ -110,6 +118,31 @@ macro_rules! boxed_contender {
 boxed_contender!(PoolBoxes, PoolNode, PoolBox, PoolBox::new);
 boxed_contender!(HugePoolBoxes, HugeNode, PoolBox, PoolBox::new);
 boxed_contender!(Boxes, BoxNode, Box, Box::new);
+boxed_contender!(OtherPoolBoxes, OtherNode, PoolBox, PoolBox::new);
+
+/// A diagnostic, not a contender of the tables: odd-numbered threads build `OtherNode`s, the
+/// rest `PoolNode`s, so two workers share no pool at all. Its times against `pool_box`'s say
+/// how much of what two workers cost each other is the pool they share.
+pub struct SplitPoolBoxes;
+impl SplitPoolBoxes {
+    fn odd() -> bool {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local!(static ODD: bool = NEXT.fetch_add(1, Ordering::Relaxed) % 2 == 1);
+        ODD.with(|o| *o)
+    }
+}
+impl Contender for SplitPoolBoxes {
+    fn tree(&self, depth: u32) -> u32 {
+        if Self::odd() {
+            OtherPoolBoxes.tree(depth)
+        } else {
+            PoolBoxes.tree(depth)
+        }
+    }
+    fn long_lived(&self, depth: u32, f: &mut dyn FnMut()) -> u32 {
+        PoolBoxes.long_lived(depth, f)
+    }
+}
 
 /// An arena per tree, through `$new` and `$alloc`.
 macro_rules! arena_contender {
@@ -139,6 +172,7 @@ pub fn contender(name: &str) -> Option<&'static dyn Contender> {
     Some(match name {
         "pool_box" => &PoolBoxes,
         "pool_box_huge" => &HugePoolBoxes,
+        "pool_box_split" => &SplitPoolBoxes,
         "box" => &Boxes,
         "typed_arena" => &TypedArenas,
         "bumpalo" => &Bumps,
