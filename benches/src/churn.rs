@@ -76,7 +76,7 @@ pub fn trace(seed: u64, allocs: u64) -> Vec<Event> {
                 };
                 (size, life)
             };
-            let align = if rng.draw() % 20 == 0 {
+            let align = if rng.draw().is_multiple_of(20) {
                 16 << rng.range(0, 2)
             } else {
                 8

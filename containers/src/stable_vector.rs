@@ -163,7 +163,7 @@ impl<T, A: Allocator> StableVector<T, A> {
         if i == self.cap_end {
             self.add_chunk();
         }
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             self.occupied.push(0);
         }
         self.end += 1;

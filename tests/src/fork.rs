@@ -55,11 +55,11 @@ pub fn churn(round: u64) -> u64 {
     drop(nodes);
     drop(blobs);
     drop(v);
-    if round % 5 == 0 {
+    if round.is_multiple_of(5) {
         Node::pool().trim();
         BLOBS.trim();
     }
-    if round % 3 == 0 {
+    if round.is_multiple_of(3) {
         sum + typool::stats::all().len() as u64
     } else {
         sum

@@ -260,7 +260,7 @@ impl BuddyAllocator {
         if offset >= self.capacity {
             fail("the pointer is not in this allocator's region");
         }
-        if offset % size != 0 {
+        if !offset.is_multiple_of(size) {
             fail(
                 "not the start of a block of that size: was it allocated with a different layout?",
             );
@@ -499,7 +499,7 @@ impl BuddyAllocator {
     ) -> Result<NonNull<[u8]>, AllocError> {
         if old.size() != 0 && new.size() != 0 {
             if let (Some(from), Some(to)) = (self.order_of(old), self.order_of(new)) {
-                if to <= from && ptr.as_ptr().addr() % new.align() == 0 {
+                if to <= from && ptr.as_ptr().addr().is_multiple_of(new.align()) {
                     return Ok(self.shrink_in_place(ptr, old, new, from, to));
                 }
             }

@@ -37,7 +37,7 @@ unsafe impl Allocator for &Arena {
     ) -> Result<NonNull<[u8]>, AllocError> {
         // `is_top` first: only then is `ptr` inside the current chunk, below `hi`.
         if self.is_top(ptr, old.size())
-            && ptr.as_ptr().addr() % new.align() == 0
+            && ptr.as_ptr().addr().is_multiple_of(new.align())
             && self.hi.get().addr() - ptr.as_ptr().addr() >= round(new.size())
         {
             // SAFETY: `ptr + round(new.size())` is within the current chunk (checked).
@@ -58,7 +58,7 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        if ptr.as_ptr().addr() % new.align() != 0 {
+        if !ptr.as_ptr().addr().is_multiple_of(new.align()) {
             let fresh = self.allocate(new)?;
             // SAFETY: `new.size() <= old.size()` bytes are readable; `fresh` is distinct.
             unsafe {

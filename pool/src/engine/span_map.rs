@@ -133,7 +133,7 @@ impl SpanMap {
                 }
                 let end = s.end.load(Ordering::Acquire);
                 if addr < end && s.base.load(Ordering::Acquire) == base {
-                    return Some((addr - base) % slot.size == 0);
+                    return Some((addr - base).is_multiple_of(slot.size));
                 }
             }
             if self.overflow.load(Ordering::Acquire) != 0 {

@@ -312,7 +312,7 @@ mod ids {
     pub(super) fn memo(offset: usize) -> (u64, NonNull<u8>) {
         MEMO.with(|m| {
             debug_assert!(
-                offset % core::mem::size_of::<MemoSlot>() == 0
+                offset.is_multiple_of(core::mem::size_of::<MemoSlot>())
                     && offset < MEMO_SLOTS * core::mem::size_of::<MemoSlot>()
             );
             // SAFETY: `offset` is that of a slot of the array (it comes from `offset`, which

@@ -26,7 +26,7 @@ mod imp {
         granule: usize,
         flags: i32,
     ) -> Option<NonNull<u8>> {
-        debug_assert!(len > 0 && len % granule == 0 && align.is_power_of_two());
+        debug_assert!(len > 0 && len.is_multiple_of(granule) && align.is_power_of_two());
         // Mappings come aligned to their granule; slack past that is cut off again below.
         let slack = align.saturating_sub(granule);
         let total = len.checked_add(slack)?;

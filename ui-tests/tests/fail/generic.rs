@@ -1,6 +1,0 @@
-#[derive(typool::Pooled)]
-struct Wrapper<T> {
-    value: T,
-}
-
-fn main() {}
