@@ -30,6 +30,7 @@ row() { # label binary contender
 row limit instructions limit
 row typool instructions typool
 row typool_handle instructions typool_handle
+row 'typool, generic type' instructions typool_generic
 row 'box (glibc)' instructions box
 row 'box (mimalloc global)' instructions_mimalloc box
 row 'box (typool slab global)' instructions_slab box

@@ -137,6 +137,28 @@ impl Contender for Typool {
     }
 }
 
+/// `Obj` as a generic type: the `typool_generic` contender's object, the same 64 bytes.
+#[derive(Pooled)]
+#[repr(C)]
+pub struct GenericObj<T: 'static> {
+    pub data: [T; 8],
+}
+
+/// `PoolBox<GenericObj<u64>>`: a generic derived type's instantiation, whose pool and thread
+/// cache are found by `TypeId` (typool's `typed/generic.rs`).
+pub struct TypoolGeneric;
+impl Contender for TypoolGeneric {
+    type Handle = PoolBox<GenericObj<u64>>;
+    const NAME: &'static str = "typool_generic";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> PoolBox<GenericObj<u64>> {
+        PoolBox::new(GenericObj { data: value.data })
+    }
+}
+
 static HANDLE_POOL: Pool<Obj> = Pool::new();
 
 pub struct TypoolHandle;
@@ -273,6 +295,7 @@ macro_rules! for_contender {
             "limit" => Some($f::<$crate::Limit>($($arg),*)),
             "typool" => Some($f::<$crate::Typool>($($arg),*)),
             "typool_handle" => Some($f::<$crate::TypoolHandle>($($arg),*)),
+            "typool_generic" => Some($f::<$crate::TypoolGeneric>($($arg),*)),
             "box" => Some($f::<$crate::BoxGlobal>($($arg),*)),
             "lockfree_object_pool" => Some($f::<$crate::LockfreeObjectPool>($($arg),*)),
             "object_pool" => Some($f::<$crate::ObjectPool>($($arg),*)),

@@ -10,7 +10,7 @@ mod stable_vector;
 pub use stable_vector::{Iter, IterMut, StableVector};
 
 /// A vector that keeps up to `N` elements inline and spills to the heap past that: an alias
-/// of [`smallvec::SmallVec`], not a rewrite.
+/// of [`smallvec::SmallVec`](https://docs.rs/smallvec/1/smallvec/struct.SmallVec.html), not a rewrite.
 ///
 /// # Examples
 ///

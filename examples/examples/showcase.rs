@@ -19,7 +19,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
 use typool::TrackingAllocator;
 use typool_examples::ab;
@@ -198,7 +198,11 @@ fn parse(args: &[String]) -> Options {
         repeats: 5,
         short: false,
         claims: false,
-        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/showcase"),
+        // The workspace's `target/`: `examples/` sits at the repository's root.
+        out: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("target/showcase"),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {

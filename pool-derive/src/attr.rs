@@ -153,121 +153,147 @@ pub(crate) fn parse(attrs: &[Attribute]) -> (Options, Option<Error>) {
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("pooled")) {
         let result = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let slot = match key.as_str() {
-                "vec" | "small_vec" | "stable_vec" => {
-                    let a = alias(&meta, &key)?;
-                    if opts.aliases.iter().any(|b| b.kind.key() == a.kind.key()) {
-                        return Err(Error::new(
-                            meta.path.get_ident().map_or(a.name.span(), Ident::span),
-                            format!("duplicate key `{key}`: one alias of each kind"),
-                        ));
-                    }
-                    if opts.aliases.iter().any(|b| b.name == a.name) {
-                        return Err(Error::new(
-                            a.name.span(),
-                            format!(
-                                "duplicate alias name `{}`: give each alias its own name",
-                                a.name
-                            ),
-                        ));
-                    }
-                    opts.aliases.push(a);
-                    return Ok(());
-                }
-                "huge_pages" | "numa" => {
-                    let b = backing(&meta, &key)?;
-                    if let Some((_, _)) = opts.backing {
-                        return Err(Error::new(
-                            meta.path.span(),
-                            "a pool has one backing: give one of `huge_pages` and `numa = N`, once",
-                        ));
-                    }
-                    opts.backing = Some((b, meta.path.span()));
-                    return Ok(());
-                }
-                "decay_ms" => {
-                    if opts.decay_ms.is_some() {
-                        return Err(meta.error("duplicate key `decay_ms`: give each key once"));
-                    }
-                    let what = "`decay_ms` takes a whole number of milliseconds (0 turns decay off), e.g. `decay_ms = 1000`";
-                    let lit: LitInt = meta
-                        .value()?
-                        .parse()
-                        .map_err(|e| Error::new(e.span(), what))?;
-                    let ms = lit
-                        .base10_parse::<u32>()
-                        .map_err(|_| Error::new(lit.span(), what))?;
-                    opts.decay_ms = Some((ms, lit.span()));
-                    return Ok(());
-                }
-                "initial" => &mut opts.initial,
-                "max" => &mut opts.max,
-                "cache" => &mut opts.cache,
-                "crate" => {
-                    if opts.krate.is_some() {
-                        return Err(meta.error("duplicate key `crate`: give it once"));
-                    }
-                    let lit: LitStr = meta.value()?.parse()?;
-                    opts.krate = Some(lit.parse().map_err(|_| {
-                        Error::new(
-                            lit.span(),
-                            "`crate` takes a path in a string, e.g. `crate = \"::my_typool\"`",
-                        )
-                    })?);
-                    return Ok(());
-                }
-                _ => {
-                    return Err(meta.error(format!(
-                        "unknown key `{}` in #[pooled(..)]: the keys are {KEYS}",
-                        quote::ToTokens::to_token_stream(&meta.path)
-                    )))
-                }
-            };
-            if slot.is_some() {
-                return Err(meta.error(format!("duplicate key `{key}`: give each key once")));
+            // A bad key is reported and skipped, so that every mistake in the attribute is
+            // reported at once, and the checks of the values below still run.
+            if let Err(e) = parse_key(&mut opts, &meta) {
+                push(e);
+                skip_to_next_key(&meta);
             }
-            let value = meta.value()?;
-            let lit: LitInt = value.parse().map_err(|e| {
-                Error::new(
-                    e.span(),
-                    format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
-                )
-            })?;
-            let n = lit.base10_parse::<usize>().map_err(|_| {
-                Error::new(
-                    lit.span(),
-                    format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
-                )
-            })?;
-            *slot = Some((n, lit.span()));
             Ok(())
         });
         if let Err(e) = result {
             push(e);
         }
     }
-    if let Some(e) = check(&opts) {
+    for e in check(&opts) {
         push(e);
     }
     (opts, errors)
 }
 
+/// Parses one `key = value` (or `key(..)`, or a flag) into `opts`.
+fn parse_key(opts: &mut Options, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let key = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let slot = match key.as_str() {
+        "vec" | "small_vec" | "stable_vec" => {
+            let a = alias(meta, &key)?;
+            if opts.aliases.iter().any(|b| b.kind.key() == a.kind.key()) {
+                return Err(Error::new(
+                    meta.path.get_ident().map_or(a.name.span(), Ident::span),
+                    format!("duplicate key `{key}`: one alias of each kind"),
+                ));
+            }
+            if opts.aliases.iter().any(|b| b.name == a.name) {
+                return Err(Error::new(
+                    a.name.span(),
+                    format!(
+                        "duplicate alias name `{}`: give each alias its own name",
+                        a.name
+                    ),
+                ));
+            }
+            opts.aliases.push(a);
+            return Ok(());
+        }
+        "huge_pages" | "numa" => {
+            let b = backing(meta, &key)?;
+            if let Some((_, _)) = opts.backing {
+                return Err(Error::new(
+                    meta.path.span(),
+                    "a pool has one backing: give one of `huge_pages` and `numa = N`, once",
+                ));
+            }
+            opts.backing = Some((b, meta.path.span()));
+            return Ok(());
+        }
+        "decay_ms" => {
+            if opts.decay_ms.is_some() {
+                return Err(meta.error("duplicate key `decay_ms`: give each key once"));
+            }
+            let what = "`decay_ms` takes a whole number of milliseconds (0 turns decay off), e.g. `decay_ms = 1000`";
+            let lit: LitInt = meta
+                .value()?
+                .parse()
+                .map_err(|e| Error::new(e.span(), what))?;
+            let ms = lit
+                .base10_parse::<u32>()
+                .map_err(|_| Error::new(lit.span(), what))?;
+            opts.decay_ms = Some((ms, lit.span()));
+            return Ok(());
+        }
+        "initial" => &mut opts.initial,
+        "max" => &mut opts.max,
+        "cache" => &mut opts.cache,
+        "crate" => {
+            if opts.krate.is_some() {
+                return Err(meta.error("duplicate key `crate`: give it once"));
+            }
+            let lit: LitStr = meta.value()?.parse()?;
+            opts.krate = Some(lit.parse().map_err(|_| {
+                Error::new(
+                    lit.span(),
+                    "`crate` takes a path in a string, e.g. `crate = \"::my_typool\"`",
+                )
+            })?);
+            return Ok(());
+        }
+        _ => {
+            return Err(meta.error(format!(
+                "unknown key `{}` in #[pooled(..)]: the keys are {KEYS}",
+                quote::ToTokens::to_token_stream(&meta.path)
+            )))
+        }
+    };
+    if slot.is_some() {
+        return Err(meta.error(format!("duplicate key `{key}`: give each key once")));
+    }
+    let value = meta.value()?;
+    let lit: LitInt = value.parse().map_err(|e| {
+        Error::new(
+            e.span(),
+            format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
+        )
+    })?;
+    let n = lit.base10_parse::<usize>().map_err(|_| {
+        Error::new(
+            lit.span(),
+            format!("`{key}` takes a whole number of slots, e.g. `{key} = 1024`"),
+        )
+    })?;
+    *slot = Some((n, lit.span()));
+    Ok(())
+}
+
+/// Moves past the rest of a key that failed to parse: up to the next top-level comma.
+fn skip_to_next_key(meta: &ParseNestedMeta<'_>) {
+    let _ = meta.input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
 /// Checks that the values make sense together.
-fn check(opts: &Options) -> Option<Error> {
+fn check(opts: &Options) -> Vec<Error> {
+    let mut errors = Vec::new();
     if let Some((c, span)) = opts.cache {
         if c < 2 {
-            return Some(Error::new(
+            errors.push(Error::new(
                 span,
                 format!("`cache = {c}` is too small: a thread cache holds at least 2 slots (the default is 64); remove the key or raise it"),
             ));
         }
         if c > 65536 {
-            return Some(Error::new(
+            errors.push(Error::new(
                 span,
                 format!("`cache = {c}` is too large: at most 65536 slots per thread"),
             ));
@@ -275,22 +301,20 @@ fn check(opts: &Options) -> Option<Error> {
     }
     if let Some((m, span)) = opts.max {
         if m == 0 {
-            return Some(Error::new(span, "`max = 0` would refuse every allocation: give the largest number of live objects, or remove the key for an unbounded pool"));
-        }
-        if m > u32::MAX as usize {
-            return Some(Error::new(
+            errors.push(Error::new(span, "`max = 0` would refuse every allocation: give the largest number of live objects, or remove the key for an unbounded pool"));
+        } else if m > u32::MAX as usize {
+            errors.push(Error::new(
                 span,
                 "`max` must fit in 32 bits; remove the key for an unbounded pool",
             ));
-        }
-        if let Some((i, _)) = opts.initial {
+        } else if let Some((i, _)) = opts.initial {
             if m < i {
-                return Some(Error::new(
+                errors.push(Error::new(
                     span,
                     format!("`max = {m}` is below `initial = {i}`: a pool cannot reserve more than it may hold; raise `max` or lower `initial`"),
                 ));
             }
         }
     }
-    None
+    errors
 }

@@ -29,7 +29,7 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     quote! { #errors #imp #aliases }
 }
 
-/// On an item the derive refuses (a generic type, a union, a zero-sized type), an impl that
+/// On an item the derive refuses (a union, a zero-sized type), an impl that
 /// only type-checks — it is never compiled into a program, since the error stops the build —
 /// so that one mistake gives one message and not a second, misleading "`T` has no pool of its
 /// own" at every use. Types that borrow get none: they cannot be `'static` at all.
@@ -42,10 +42,7 @@ fn fallback(input: &DeriveInput) -> TokenStream {
         .krate
         .map_or_else(|| quote!(::typool), |p| quote!(#p));
     let p = quote!(#krate::__private);
-    let mut generics = input.generics.clone();
-    for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!('static));
-    }
+    let generics = with_static_bounds(&input.generics);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let ty = &input.ident;
     quote! {
@@ -62,6 +59,15 @@ fn fallback(input: &DeriveInput) -> TokenStream {
                 fn __retire_at_exit() -> bool {
                     ::core::unreachable!()
                 }
+                fn __counted_pool() -> &'static #p::Pool<#p::Counted<Self>> {
+                    ::core::unreachable!()
+                }
+                fn __with_counted_cache<R>(_: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
+                    ::core::unreachable!()
+                }
+                fn __counted_retire_at_exit() -> bool {
+                    ::core::unreachable!()
+                }
             }
         };
     }
@@ -69,15 +75,39 @@ fn fallback(input: &DeriveInput) -> TokenStream {
 
 /// `type Name = PooledVec<T>;` and friends, with the struct's visibility and a doc line.
 fn aliases(input: &DeriveInput, opts: &Options) -> TokenStream {
-    let ty = &input.ident;
+    let ident = &input.ident;
     let vis = &input.vis;
+    // A generic type's aliases are generic alike (`type Nodes<K, V> = PooledVec<Node<K, V>>`):
+    // its parameters without their bounds, which a type alias does not check.
+    let params: Vec<TokenStream> = input
+        .generics
+        .params
+        .iter()
+        .map(|param| match param {
+            syn::GenericParam::Type(t) => {
+                let id = &t.ident;
+                quote!(#id)
+            }
+            syn::GenericParam::Const(c) => {
+                let (id, cty) = (&c.ident, &c.ty);
+                quote!(const #id: #cty)
+            }
+            syn::GenericParam::Lifetime(l) => {
+                let lt = &l.lifetime;
+                quote!(#lt)
+            }
+        })
+        .collect();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let ty = quote!(#ident #ty_generics);
+    let alias_params = (!params.is_empty()).then(|| quote!(<#(#params),*>));
     let krate = opts
         .krate
         .as_ref()
         .map_or_else(|| quote!(::typool), |p| quote!(#p));
     let items = opts.aliases.iter().map(|a| {
         let name = &a.name;
-        if name == ty {
+        if name == ident {
             return syn::Error::new(
                 name.span(),
                 format!("the alias `{name}` would shadow the type itself: pick another name, e.g. `{name}s`"),
@@ -87,20 +117,20 @@ fn aliases(input: &DeriveInput, opts: &Options) -> TokenStream {
         let (target, doc) = match a.kind {
             AliasKind::Vec => (
                 quote!(#krate::PooledVec<#ty>),
-                format!("A vector of [`{ty}`] in pooled memory (declared by `#[pooled(vec = {name})]`)."),
+                format!("A vector of [`{ident}`] in pooled memory (declared by `#[pooled(vec = {name})]`)."),
             ),
             AliasKind::SmallVec(n) => (
                 quote!(#krate::SmallVector<#ty, #n>),
-                format!("Up to {n} [`{ty}`]s inline, then the heap (declared by `#[pooled(small_vec({name}, {n}))]`)."),
+                format!("Up to {n} [`{ident}`]s inline, then the heap (declared by `#[pooled(small_vec({name}, {n}))]`)."),
             ),
             AliasKind::StableVec => (
                 quote!(#krate::StableVector<#ty>),
-                format!("[`{ty}`]s at stable addresses in pooled memory (declared by `#[pooled(stable_vec = {name})]`)."),
+                format!("[`{ident}`]s at stable addresses in pooled memory (declared by `#[pooled(stable_vec = {name})]`)."),
             ),
         };
         quote_spanned! {name.span()=>
             #[doc = #doc]
-            #vis type #name = #target;
+            #vis type #name #alias_params = #target;
         }
     });
     quote! { #(#items)* }
@@ -139,6 +169,9 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
     let zst_message = format!(
         "`{ty}` is zero-sized, so there is no memory to pool: use the value directly, or add the fields it should carry"
     );
+    if !input.generics.params.is_empty() {
+        return generic_impl(input, &krate, &config, &zst_message);
+    }
     let not_zero_sized = quote_spanned! {ty.span()=>
         const _: () = ::core::assert!(::core::mem::size_of::<#ty>() != 0, #zst_message);
     };
@@ -171,7 +204,110 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
                     }
                     #p::retire_at_exit(&RETIRE)
                 }
+
+                #[inline]
+                fn __counted_pool() -> &'static #p::Pool<#p::Counted<#ty>> {
+                    static POOL: #p::Pool<#p::Counted<#ty>> = #p::Pool::with_config(#config);
+                    &POOL
+                }
+
+                #[inline(always)]
+                fn __with_counted_cache<R>(f: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
+                    #p::thread_local! {
+                        static CACHE: #p::ThreadCache<#p::Counted<#ty>> = const { #p::ThreadCache::new() };
+                    }
+                    #p::with_cache(&CACHE, f)
+                }
+
+                #[inline]
+                fn __counted_retire_at_exit() -> bool {
+                    #p::thread_local! {
+                        static RETIRE: #p::RetireAtExit<#p::Counted<#ty>> = const { #p::RetireAtExit::new() };
+                    }
+                    #p::retire_at_exit(&RETIRE)
+                }
             }
         };
     }
+}
+
+/// The impl for a generic type: every instantiation finds its pool and its thread cache by
+/// `TypeId` in two statics written once for the type (`typool/src/typed/generic.rs`).
+fn generic_impl(
+    input: &DeriveInput,
+    krate: &TokenStream,
+    config: &TokenStream,
+    zst_message: &str,
+) -> TokenStream {
+    let ty = &input.ident;
+    let p = quote!(#krate::__private);
+    let g = quote!(#p::generic);
+    let generics = with_static_bounds(&input.generics);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let not_zero_sized = quote_spanned! {ty.span()=>
+        const { ::core::assert!(::core::mem::size_of::<Self>() != 0, #zst_message) };
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, non_camel_case_types, clippy::all)]
+        const _: () = {
+            static INSTANCES: #g::Instances = #g::Instances::new();
+            #p::thread_local! {
+                static CACHES: #g::GenericCaches = const { #g::GenericCaches::new() };
+                static RETIRE: #g::GenericRetire<__Statics> = const { #g::GenericRetire::new() };
+            }
+            struct __Statics;
+            impl #g::GenericStatics for __Statics {
+                fn caches() -> &'static ::std::thread::LocalKey<#g::GenericCaches> {
+                    &CACHES
+                }
+            }
+
+            #[automatically_derived]
+            unsafe impl #impl_generics #p::Pooled for #ty #ty_generics #where_clause {
+                #[inline]
+                fn pool() -> &'static #p::Pool<Self> {
+                    #not_zero_sized
+                    INSTANCES.pool::<Self>(|| #config)
+                }
+
+                #[inline(always)]
+                fn __with_cache<R>(f: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
+                    #g::with_cache::<Self, R>(&CACHES, f)
+                }
+
+                #[inline]
+                fn __retire_at_exit() -> bool {
+                    #g::armed::<Self, __Statics>(<Self as #p::Pooled>::pool(), &RETIRE)
+                }
+
+                // `Counted<Self>`, the slots of `PoolArc<Self>`, is one more instantiation:
+                // its pool and caches sit beside this type's own.
+                #[inline]
+                fn __counted_pool() -> &'static #p::Pool<#p::Counted<Self>> {
+                    INSTANCES.pool::<#p::Counted<Self>>(|| #config)
+                }
+
+                #[inline(always)]
+                fn __with_counted_cache<R>(f: impl ::core::ops::FnOnce(&#p::LocalCache) -> R) -> R {
+                    #g::with_cache::<#p::Counted<Self>, R>(&CACHES, f)
+                }
+
+                #[inline]
+                fn __counted_retire_at_exit() -> bool {
+                    #g::armed::<#p::Counted<Self>, __Statics>(<Self as #p::Pooled>::__counted_pool(), &RETIRE)
+                }
+            }
+        };
+    }
+}
+
+/// `generics` with `'static` added to every type parameter: a pool lives as long as the
+/// program, so what it holds must be able to.
+fn with_static_bounds(generics: &syn::Generics) -> syn::Generics {
+    let mut generics = generics.clone();
+    for param in generics.type_params_mut() {
+        param.bounds.push(syn::parse_quote!('static));
+    }
+    generics
 }

@@ -2,9 +2,10 @@
 
 use syn::{Data, DeriveInput, Error, Fields, Result};
 
-/// Rejects what cannot have one static pool: generic types, unions, types with no bytes.
-/// (A zero-sized type that has fields, like `struct A(());`, is caught after type checking by
-/// a const assertion that `expand` emits.)
+/// Rejects what cannot be pooled: types that borrow, unions, types with no bytes. Generic
+/// types are accepted: each instantiation gets a pool (`expand::generic_impl`). A zero-sized
+/// type that has fields, like `struct A(());`, is caught after type checking by a const
+/// assertion that `expand` emits.
 pub(crate) fn check(input: &DeriveInput) -> Result<()> {
     if let Some(lt) = input.generics.lifetimes().next() {
         return Err(Error::new_spanned(
@@ -14,19 +15,6 @@ pub(crate) fn check(input: &DeriveInput) -> Result<()> {
                  Store owned data (e.g. `String` for `&str`, `Arc<T>` for `&T`)",
                 input.ident, lt.lifetime
             ),
-        ));
-    }
-    if let Some(param) = input.generics.params.first() {
-        return Err(Error::new_spanned(
-            param,
-            "#[derive(Pooled)] needs a concrete type: each pooled type has one static pool, and a generic type would need one per instantiation. \
-             Derive it on a concrete type (e.g. `struct Points(Point<f32>);`), or use `typool::Pool<T>` in generic code",
-        ));
-    }
-    if let Some(clause) = &input.generics.where_clause {
-        return Err(Error::new_spanned(
-            clause,
-            "#[derive(Pooled)] needs a concrete type: remove the `where` clause",
         ));
     }
     match &input.data {

@@ -1,5 +1,14 @@
 //! Typed memory pools that a type opts into with one derive.
 //!
+//! typool is not on crates.io yet; depend on a clone of its repository by path:
+//!
+//! ```toml
+//! [dependencies]
+//! typool = { path = "../typool/pool" }   # where your clone is
+//! ```
+//!
+//! A type opts in with `#[derive(Pooled)]` and is allocated with [`PoolBox::new`]:
+//!
 //! ```
 //! use typool::{PoolBox, Pooled};
 //!
@@ -10,6 +19,23 @@
 //! let mut p = PoolBox::new(Particle { pos: [0.0; 3], vel: [1.0; 3] });
 //! p.pos[0] += p.vel[0];
 //! assert_eq!(Particle::pool().stats().live, 1);
+//! ```
+//!
+//! A request handler gets a bump arena, reset and reused for the next call, with
+//! `#[arena_scope]`:
+//!
+//! ```
+//! use typool::{arena_scope, ArenaVec};
+//!
+//! #[arena_scope] // `arena: &Arena` in the body; keys `name = ..`, `capacity = ..` (default 4096 bytes)
+//! fn handle(request: &str) -> usize {
+//!     let line = arena.alloc_str(request);
+//!     let mut words: ArenaVec<&str> = ArenaVec::new_in(arena);
+//!     words.extend(line.split(' '));
+//!     words.len()
+//! }
+//!
+//! assert_eq!(handle("GET /index.html HTTP/1.1"), 3);
 //! ```
 //!
 //! # What is here
@@ -28,7 +54,8 @@
 //! | release builds that catch double frees | feature `hardened` (debug builds always check) |
 //! | huge pages, a NUMA node or a file under a pool, arena or allocator | [`Backing`]: [`PoolConfig::backing`] (`#[pooled(huge_pages)]`, `#[pooled(numa = N)]`), [`Arena::with_backing`], [`BuddyAllocator::try_with_backing`], [`SlabAllocator::with_backing`]; what was [`Granted`] is in the stats |
 //!
-//! Collections over these allocators come from [`allocator_api2`] (0.2), re-exported here so
+//! Collections over these allocators come from
+//! [allocator-api2 0.2](https://docs.rs/allocator-api2/0.2), re-exported here so
 //! that your program names the same version: `typool::allocator_api2::vec::Vec`.
 //!
 //! A bounded pool that is full hands the value back ([`PoolBox::try_new`] returns a
@@ -47,31 +74,10 @@
 //! `exec`s at once needs nothing more; a long-lived child may call `trim` on its pools to give
 //! back what it inherited and will not use.
 //!
-//! # Architecture (for contributors)
+//! # For contributors
 //!
-//! One folder per layer; each folder's `mod.rs` says what the layer is, what it may use and
-//! what uses it. Dependencies point one way: `typed` → `engine` → `os`; `alloc` → `engine`;
-//! `arena` → `os` (chunks come from the global allocator, or from `os` for a backing);
-//! every layer may use `stats` (whose snapshots name `os`'s [`Granted`]) and `sync`;
-//! `observe` reads them all, for the process-wide view.
-//!
-//! | folder | what it is |
-//! |---|---|
-//! | `typed/` | what users hold: [`Pool<T>`], [`Handle`], the [`Pooled`] trait, [`PoolBox`], [`PoolError`] |
-//! | `engine/` | untyped slots: thread caches (the fast path), the lock-free depot, segments, per-thread tables, [`PoolConfig`] |
-//! | `alloc/` | variable-size allocators: [`SlabAllocator`], [`BuddyAllocator`], [`PoolAlloc`] |
-//! | `arena/` | [`Arena`]: bump allocation, the drop list, checkpoints, `&Arena` as an allocator; leases for `#[arena_scope]` |
-//! | `os/` | memory from the OS: regions from each [`Backing`] (heap, huge pages, NUMA, file), one file each; bookkeeping off the global allocator |
-//! | `stats/` | the snapshots every layer fills in: [`PoolStats`], [`FragmentationReport`] |
-//! | `observe/` | the process-wide view, public in [`stats`]: every pool ([`stats::all`]), Prometheus text; [`TrackingAllocator`] |
-//! | `sync/` | the one source of atomics and locks, swapped for loom's under `--cfg typool_loom`; the fork gate every lock is taken behind (`fork.rs`) |
-//! | `loom/` | loom models of every concurrent structure, one file each (tests only) |
-//!
-//! `PoolBox::new` → the type's thread-local cache (`typed/pooled.rs`) → `Pool::alloc_in`
-//! (`typed/pool.rs`) → `RawPool::alloc` (`engine/raw.rs`) → a cache hit (`engine/cache.rs`),
-//! or the slow path: the depot (`engine/depot.rs`), then a segment (`engine/segment.rs`),
-//! whose memory is an `os::Region` (`os/region.rs`) from the pool's [`Backing`]. `IMPLEMENTATION.md` at the repository root walks
-//! through the invariants and the proofs of the lock-free parts.
+//! `IMPLEMENTATION.md` at the repository root is the map of the code — one folder per layer,
+//! the cycle of a slot, the invariants and the proofs of the lock-free parts.
 //!
 //! # Features of the handles
 //!
@@ -114,6 +120,8 @@ pub use typed::error::PoolError;
 pub use typed::handle::Handle;
 pub use typed::pool::Pool;
 pub use typed::pooled::Pooled;
+#[cfg(not(typool_loom))]
+pub use typed::shared::{Atomic, Count, Local, PoolArc, PoolRc, Shared};
 pub use typool_containers::SmallVector;
 
 /// The allocator-api2 crate typool's allocators implement, re-exported so that a program names
@@ -142,6 +150,15 @@ pub mod __private {
     pub use crate::engine::config::PoolConfig;
     pub use crate::typed::pool::Pool;
     pub use crate::typed::pooled::{retire_at_exit, with_cache, Pooled, RetireAtExit, ThreadCache};
+    #[cfg(not(typool_loom))]
+    pub use crate::typed::shared::Counted;
+    /// What a generic derived type's impl uses (`typed/generic.rs`).
+    #[cfg(not(typool_loom))]
+    pub mod generic {
+        pub use crate::typed::generic::{
+            armed, with_cache, GenericCaches, GenericRetire, GenericStatics, Instances,
+        };
+    }
     pub use core::option::Option;
     pub use std::thread_local;
 }

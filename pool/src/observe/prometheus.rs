@@ -17,8 +17,9 @@ use core::fmt::Write;
 ///   `allocator="slab-N"` (any other, from its first allocation until it drops): gauges
 ///   `typool_slab_live_bytes`, `typool_slab_reserved_bytes`,
 ///   `typool_slab_fragmentation_internal`, `typool_slab_fragmentation_external`.
-/// - `#[arena_scope]`'s arenas: counter `typool_arena_scopes_total` (scopes served; a running
-///   thread's last few are added in batches), gauge `typool_arena_bytes_reserved` (held by
+/// - `#[arena_scope]`'s arenas: counter `typool_arena_scopes_total` (scopes served; each
+///   running thread adds its scopes 64 at a time, so the count lags by up to 63 per running
+///   thread), gauge `typool_arena_bytes_reserved` (held by
 ///   their arenas, idle or on loan), counter `typool_arena_trims_total` (arenas emptied past
 ///   the high-water mark after a scope).
 ///

@@ -13,7 +13,9 @@
 //! | `pool` | [`Pool<T>`](crate::Pool): turns slots into `T`s and refusals into errors |
 //! | `handle` | [`Handle<'p, T>`](crate::Handle): the owner of an object of a pool built by hand |
 //! | `pooled` | the [`Pooled`](crate::Pooled) trait and the derived type's thread-local cache |
+//! | `generic` | the pools and caches of a generic derived type's instantiations, found by `TypeId` |
 //! | `boxed` | [`PoolBox<T>`](crate::PoolBox): the one-word owner of a derived type's object |
+//! | `shared` | [`PoolArc<T>`](crate::PoolArc) and [`PoolRc<T>`](crate::PoolRc): shared owners, the count in the slot |
 //! | `error` | [`PoolError<T>`](crate::PoolError) |
 //!
 //! Two pairs of files name each other, on purpose: `Pool::alloc` returns a `Handle` and a
@@ -23,8 +25,13 @@
 
 pub(crate) mod boxed;
 pub(crate) mod error;
+// The derived pools' statics exist only outside loom builds.
+#[cfg(not(typool_loom))]
+pub(crate) mod generic;
 pub(crate) mod handle;
 pub(crate) mod pool;
 pub(crate) mod pooled;
+#[cfg(not(typool_loom))]
+pub(crate) mod shared;
 #[cfg(feature = "track-sites")]
 pub(crate) mod sites;

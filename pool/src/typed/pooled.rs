@@ -15,9 +15,13 @@ use std::thread::LocalKey;
 ///
 /// `pool()` returns the same pool on every call; `__with_cache` passes `f` the calling
 /// thread's own cache of that pool (a `thread_local!` dedicated to it, with no destructor, so
-/// reaching it costs no state check); and `__retire_at_exit` arms a second thread-local whose
-/// destructor retires that cache into the pool, returning `false` once the thread's
-/// thread-locals are being destroyed. [`PoolBox`] relies on all three to return every slot to
+/// reaching it costs no state check — for a generic type, an element of an array that the
+/// instantiation's slot picks, `typed/generic.rs`); and `__retire_at_exit` arms a second
+/// thread-local whose destructor retires that cache into the pool, returning `false` once the
+/// thread's thread-locals are being destroyed. A generic instantiation without a cache of its
+/// own is handed an empty cache that never registers, and its `__retire_at_exit` always
+/// returns `false`, so its slow paths go without a cache. The `__counted_*` three keep the
+/// same promises for the pool of `Counted<Self>` (the slots of `PoolArc` and `PoolRc`). [`PoolBox`] relies on all three to return every slot to
 /// the pool it came from: its slow path registers a cache with the pool only after arming the
 /// retirement, and goes without a cache when arming fails. The derive upholds this;
 /// hand-written impls are not supported.
@@ -50,6 +54,20 @@ pub unsafe trait Pooled: Sized + 'static {
 
     #[doc(hidden)]
     fn __retire_at_exit() -> bool;
+
+    /// The pool of `Counted<Self>`, the slots of [`PoolArc`](crate::PoolArc) and
+    /// [`PoolRc`](crate::PoolRc): a second pool with the same contract as `pool()`.
+    #[doc(hidden)]
+    #[cfg(not(typool_loom))]
+    fn __counted_pool() -> &'static Pool<crate::typed::shared::Counted<Self>>;
+
+    #[doc(hidden)]
+    #[cfg(not(typool_loom))]
+    fn __with_counted_cache<R>(f: impl FnOnce(&LocalCache) -> R) -> R;
+
+    #[doc(hidden)]
+    #[cfg(not(typool_loom))]
+    fn __counted_retire_at_exit() -> bool;
 
     /// Moves `self` into its pool: `Particle { .. }.pooled()`.
     ///
