@@ -17,6 +17,7 @@ pub mod churn;
 pub mod contenders;
 pub mod mix;
 pub mod scenarios;
+pub mod shared;
 pub mod suite;
 
 pub use contenders::*;

@@ -51,6 +51,8 @@
 //! | what a pool or allocator holds | [`Pool::stats`] ([`PoolStats`]), `fragmentation()` ([`FragmentationReport`]), [`Arena::stats`] |
 //! | every pool in the process, for a dashboard | [`stats::all`], [`stats::render_prometheus`] (Prometheus text); feature `metrics`: `stats::publish_metrics`; feature `track-sites`: `Pool::leaks`, `stats::leak_report` |
 //! | any allocator, counted | [`TrackingAllocator`] (`#[global_allocator]` or `&TrackingAllocator`) |
+//! | an object shared by several owners, the count in its slot | [`PoolArc<T>`] (threads), [`PoolRc<T>`] (one thread), for every derived type |
+//! | handles that serialise as their value | feature `serde`: [`PoolBox`], [`PoolArc`], [`PoolRc`] implement `Serialize` and `Deserialize`, as `Box`, `Arc`, `Rc` do |
 //! | release builds that catch double frees | feature `hardened` (debug builds always check) |
 //! | huge pages, a NUMA node or a file under a pool, arena or allocator | [`Backing`]: [`PoolConfig::backing`] (`#[pooled(huge_pages)]`, `#[pooled(numa = N)]`), [`Arena::with_backing`], [`BuddyAllocator::try_with_backing`], [`SlabAllocator::with_backing`]; what was [`Granted`] is in the stats |
 //!

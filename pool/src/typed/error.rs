@@ -47,30 +47,37 @@ impl PoolError<()> {
     /// The same refusal, holding `value` (the slow paths refuse a slot before any value is
     /// involved).
     pub(crate) fn holding<T>(self, value: T) -> PoolError<T> {
+        self.map(|()| value)
+    }
+}
+
+impl<T> PoolError<T> {
+    /// The same refusal, holding `f` of its value.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> PoolError<U> {
         match self {
             Self::Exhausted {
+                value,
                 limit,
                 live,
                 type_name,
-                ..
             } => PoolError::Exhausted {
-                value,
+                value: f(value),
                 limit,
                 live,
                 type_name,
             },
             Self::OutOfMemory {
-                bytes, type_name, ..
-            } => PoolError::OutOfMemory {
                 value,
+                bytes,
+                type_name,
+            } => PoolError::OutOfMemory {
+                value: f(value),
                 bytes,
                 type_name,
             },
         }
     }
-}
 
-impl<T> PoolError<T> {
     /// The value the pool could not take.
     pub fn into_inner(self) -> T {
         match self {

@@ -17,6 +17,7 @@
 //! | `boxed` | [`PoolBox<T>`](crate::PoolBox): the one-word owner of a derived type's object |
 //! | `shared` | [`PoolArc<T>`](crate::PoolArc) and [`PoolRc<T>`](crate::PoolRc): shared owners, the count in the slot |
 //! | `error` | [`PoolError<T>`](crate::PoolError) |
+//! | `serde` | feature `serde`: the handles serialise as the value they own |
 //!
 //! Two pairs of files name each other, on purpose: `Pool::alloc` returns a `Handle` and a
 //! `Handle` frees into its `Pool`; `Pooled::pooled` returns a `PoolBox` and a `PoolBox` is
@@ -31,6 +32,8 @@ pub(crate) mod generic;
 pub(crate) mod handle;
 pub(crate) mod pool;
 pub(crate) mod pooled;
+#[cfg(all(feature = "serde", not(typool_loom)))]
+mod serde;
 #[cfg(not(typool_loom))]
 pub(crate) mod shared;
 #[cfg(feature = "track-sites")]

@@ -13,6 +13,7 @@
 //! 1 and the caller holds that one handle mutably. There are no weak references.
 
 use crate::typed::boxed::PoolBox;
+use crate::typed::error::PoolError;
 use crate::typed::pooled::Pooled;
 use core::borrow::Borrow;
 use core::fmt;
@@ -152,6 +153,12 @@ impl Count for Atomic {
 
     #[inline]
     fn decrement(count: &AtomicUsize) -> bool {
+        // The only handle: no other exists to race with (a clone needs a handle), and the
+        // Acquire load saw every other handle's Release decrement, so their uses happen before
+        // the drop. The count stays 1 in a slot about to be freed; no read-modify-write.
+        if count.load(Ordering::Acquire) == 1 {
+            return true;
+        }
         // Release, then Acquire for the last: every use through another handle happens before
         // the value is dropped (the argument of `Arc::drop`).
         if count.fetch_sub(1, Ordering::Release) != 1 {
@@ -264,10 +271,29 @@ impl<T: Pooled, K: Count> Shared<T, K> {
     #[inline]
     #[track_caller]
     pub fn new(value: T) -> Self {
-        let slot = PoolBox::new(Counted {
+        Self::from_slot(PoolBox::new(Counted {
             count: AtomicUsize::new(1),
             value,
-        });
+        }))
+    }
+
+    /// Moves `value` into `T`'s second pool, or hands it back inside the error.
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolBox::try_new`]: when the bounded pool is full, or the system refuses memory.
+    #[inline]
+    pub fn try_new(value: T) -> Result<Self, PoolError<T>> {
+        let slot = PoolBox::try_new(Counted {
+            count: AtomicUsize::new(1),
+            value,
+        })
+        .map_err(|e| e.map(|c| c.value))?;
+        Ok(Self::from_slot(slot))
+    }
+
+    #[inline]
+    fn from_slot(slot: PoolBox<Counted<T>>) -> Self {
         Self {
             // SAFETY: `into_raw` never returns null.
             ptr: unsafe { NonNull::new_unchecked(PoolBox::into_raw(slot)) },
