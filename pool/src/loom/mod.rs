@@ -6,6 +6,7 @@
 //! | `depot` | the depot's tagged stacks (`engine/depot.rs`): push/pop races and the ABA replay |
 //! | `pool` | a whole pool: thread caches, depot transfers, segments, `trim`, thread exit |
 //! | `lease` | the global arena list behind `#[arena_scope]` (`arena/lease.rs`) |
+//! | `generic` | the instantiation list of a generic derived type (`typed/generic.rs`) |
 //! | `buddy` | the buddy allocator's split and coalesce under its lock (`alloc/buddy.rs`) |
 //! | `slab` | slab blocks freed on another thread while the fragmentation report reads |
 //!
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 mod buddy;
 mod depot;
+mod generic;
 mod lease;
 mod pool;
 mod slab;

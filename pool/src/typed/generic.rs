@@ -25,23 +25,11 @@
 //! the thread's [`GenericRetire`] is armed before the first cache registers, and its
 //! destructor retires every tagged cache into its pool.
 
-use crate::engine::cache::LocalCache;
 use crate::engine::config::PoolConfig;
-use crate::sync::{lock, AtomicPtr, Mutex, Ordering};
+use crate::sync::{lock, loom_const_fn, AtomicPtr, Mutex, Ordering};
 use crate::typed::pool::Pool;
 use core::any::TypeId;
-use core::cell::Cell;
-use core::hash::{Hash, Hasher};
-use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
-use std::thread::LocalKey;
-
-/// Caches a thread keeps per generic type, for as many of its instantiations (a power of two).
-pub const INLINE: usize = 8;
-
-/// The tag of a cache that serves no instantiation yet: no pooled type has this id.
-const UNTAGGED: TypeId = TypeId::of::<Untagged>();
-enum Untagged {}
 
 /// One instantiation: its `TypeId` and its pool (a leaked `Pool<T>` of that `T`).
 struct Instance {
@@ -73,12 +61,27 @@ unsafe impl Send for Instances {}
 unsafe impl Sync for Instances {}
 
 impl Instances {
-    /// No instantiation yet (the derive's static initialiser).
-    pub const fn new() -> Self {
-        Self {
-            list: AtomicPtr::new(ptr::null_mut()),
-            create: Mutex::new(()),
+    loom_const_fn! {
+        /// No instantiation yet (the derive's static initialiser).
+        pub const fn new() -> Self {
+            Self {
+                list: AtomicPtr::new(ptr::null_mut()),
+                create: Mutex::new(()),
+            }
         }
+    }
+
+    /// How many instantiations have a pool (the loom model's check).
+    #[cfg(all(test, typool_loom))]
+    pub(crate) fn len(&self) -> usize {
+        let mut n = 0;
+        let mut p = self.list.load(Ordering::Acquire);
+        // SAFETY: the list holds leaked instances that never change once published.
+        while let Some(inst) = unsafe { p.as_ref() } {
+            n += 1;
+            p = inst.next.cast_mut();
+        }
+        n
     }
 
     fn find<T: 'static>(&self) -> Option<&'static Instance> {
@@ -133,184 +136,208 @@ impl Default for Instances {
     }
 }
 
-/// The cache the hash of `T`'s `TypeId` picks: where its probe starts.
-#[inline(always)]
-fn home<T: 'static>() -> usize {
-    /// Keeps what `TypeId` hashes (one `u64` today), folded if it ever writes more.
-    struct Fold(u64);
-    impl Hasher for Fold {
-        fn write(&mut self, bytes: &[u8]) {
-            for &b in bytes {
-                self.0 = self.0.rotate_left(8) ^ u64::from(b);
-            }
-        }
-        fn write_u64(&mut self, n: u64) {
-            self.0 ^= n;
-        }
-        fn finish(&self) -> u64 {
-            self.0
-        }
-    }
-    let mut h = Fold(0);
-    TypeId::of::<T>().hash(&mut h);
-    (h.0 >> (u64::BITS - INLINE.trailing_zeros())) as usize
-}
+#[cfg(not(typool_loom))]
+pub use caches::{armed, with_cache, GenericCaches, GenericRetire, GenericStatics};
 
-/// How a thread-exit hook retires a cache into a pool whose `T` it does not know.
-type Retire = unsafe fn(NonNull<()>, &LocalCache);
+/// The thread caches of generic types: only outside loom builds, where the derive's statics
+/// exist (the loom model explores `Instances`).
+#[cfg(not(typool_loom))]
+mod caches {
+    use super::Pool;
+    use crate::engine::cache::LocalCache;
+    use core::any::TypeId;
+    use core::cell::Cell;
+    use core::hash::{Hash, Hasher};
+    use core::marker::PhantomData;
+    use core::ptr::NonNull;
+    use std::thread::LocalKey;
 
-/// A tagged cache's pool (a leaked `Pool<T>`, type-erased) and how to retire into it.
-type TaggedPool = Option<(NonNull<()>, Retire)>;
+    /// Caches a thread keeps per generic type, for as many of its instantiations (a power of two).
+    pub const INLINE: usize = 8;
 
-/// Retires `cache` into the `Pool<T>` at `pool`.
-///
-/// # Safety
-///
-/// `pool` points at a live `Pool<T>`.
-unsafe fn retire<T>(pool: NonNull<()>, cache: &LocalCache) {
-    // SAFETY: by the caller's promise.
-    unsafe { pool.cast::<Pool<T>>().as_ref() }.raw.retire(cache);
-}
+    /// The tag of a cache that serves no instantiation yet: no pooled type has this id.
+    const UNTAGGED: TypeId = TypeId::of::<Untagged>();
+    enum Untagged {}
 
-/// A thread's caches for one generic type (the derive's thread-local): `caches[k]` serves the
-/// instantiation `tags[k]` names, in the pool `pools[k]`.
-pub struct GenericCaches {
-    tags: [Cell<TypeId>; INLINE],
-    pools: [Cell<TaggedPool>; INLINE],
-    caches: [LocalCache; INLINE],
-    /// For instantiations without a cache: untagged and never registered.
-    closed: LocalCache,
-}
-
-impl core::fmt::Debug for GenericCaches {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let tagged = self.tags.iter().filter(|t| t.get() != UNTAGGED).count();
-        f.debug_struct("GenericCaches")
-            .field("tagged", &tagged)
-            .finish_non_exhaustive()
-    }
-}
-
-impl GenericCaches {
-    /// Untagged caches (the `thread_local!` initialiser).
-    pub const fn new() -> Self {
-        Self {
-            tags: [const { Cell::new(UNTAGGED) }; INLINE],
-            pools: [const { Cell::new(None) }; INLINE],
-            caches: [const { LocalCache::new() }; INLINE],
-            closed: LocalCache::new(),
-        }
-    }
-
-    /// The cache tagged for `T`, if there is one: the hit path looks in one place.
+    /// The cache the hash of `T`'s `TypeId` picks: where its probe starts.
     #[inline(always)]
-    fn of<T: 'static>(&self) -> &LocalCache {
-        let k = home::<T>();
-        if self.tags[k].get() == TypeId::of::<T>() {
-            &self.caches[k]
-        } else {
-            self.probe::<T>()
-        }
-    }
-
-    /// The cache tagged for `T` elsewhere than at its home, or the closed one.
-    #[cold]
-    #[inline(never)]
-    fn probe<T: 'static>(&self) -> &LocalCache {
-        match self.find::<T>() {
-            Some(k) => &self.caches[k],
-            None => &self.closed,
-        }
-    }
-
-    fn find<T: 'static>(&self) -> Option<usize> {
-        (0..INLINE)
-            .map(|i| (home::<T>() + i) % INLINE)
-            .find(|&k| self.tags[k].get() == TypeId::of::<T>())
-    }
-
-    /// Tags a cache for `T` (of `pool`) unless one is tagged already: `false` when every cache
-    /// serves another instantiation.
-    fn tag<T: 'static>(&self, pool: &'static Pool<T>) -> bool {
-        if self.find::<T>().is_some() {
-            return true;
-        }
-        let free = (0..INLINE)
-            .map(|i| (home::<T>() + i) % INLINE)
-            .find(|&k| self.tags[k].get() == UNTAGGED);
-        if let Some(k) = free {
-            self.pools[k].set(Some((NonNull::from(pool).cast(), retire::<T>)));
-            self.tags[k].set(TypeId::of::<T>());
-        }
-        free.is_some()
-    }
-}
-
-impl Default for GenericCaches {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Where a generic type's thread-exit hook finds its thread's caches: the derive's
-/// thread-local.
-pub trait GenericStatics: 'static {
-    /// The type's thread-local caches.
-    fn caches() -> &'static LocalKey<GenericCaches>;
-}
-
-/// The thread-exit hook of a generic type's caches: its destructor retires every tagged cache
-/// into its pool (a cache that never registered is skipped by the retirement itself).
-pub struct GenericRetire<S: GenericStatics>(PhantomData<fn() -> S>);
-
-impl<S: GenericStatics> core::fmt::Debug for GenericRetire<S> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("GenericRetire")
-    }
-}
-
-impl<S: GenericStatics> GenericRetire<S> {
-    /// The hook (the `thread_local!` initialiser).
-    pub const fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<S: GenericStatics> Default for GenericRetire<S> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<S: GenericStatics> Drop for GenericRetire<S> {
-    fn drop(&mut self) {
-        S::caches().with(|c| {
-            for (pool, cache) in c.pools.iter().zip(&c.caches) {
-                if let Some((pool, retire)) = pool.get() {
-                    // SAFETY: `pools[k]` names the live, leaked pool that `retire` expects.
-                    unsafe { retire(pool, cache) };
+    fn home<T: 'static>() -> usize {
+        /// Keeps what `TypeId` hashes (one `u64` today), folded if it ever writes more.
+        struct Fold(u64);
+        impl Hasher for Fold {
+            fn write(&mut self, bytes: &[u8]) {
+                for &b in bytes {
+                    self.0 = self.0.rotate_left(8) ^ u64::from(b);
                 }
             }
-        });
+            fn write_u64(&mut self, n: u64) {
+                self.0 ^= n;
+            }
+            fn finish(&self) -> u64 {
+                self.0
+            }
+        }
+        let mut h = Fold(0);
+        TypeId::of::<T>().hash(&mut h);
+        (h.0 >> (u64::BITS - INLINE.trailing_zeros())) as usize
     }
-}
 
-/// Runs `f` with this thread's cache for `T`: the one tagged for it, or the closed one.
-#[inline(always)]
-pub fn with_cache<T: 'static, R>(
-    caches: &'static LocalKey<GenericCaches>,
-    f: impl FnOnce(&LocalCache) -> R,
-) -> R {
-    caches.with(|c| f(c.of::<T>()))
-}
+    /// How a thread-exit hook retires a cache into a pool whose `T` it does not know.
+    type Retire = unsafe fn(NonNull<()>, &LocalCache);
 
-/// The slow paths' gate: arms this thread's exit hook and tags a cache for `T`. `true` when
-/// `T` has a cache on this thread that may now register; `false` on a thread being torn down,
-/// or when every cache serves another instantiation.
-#[inline]
-pub fn armed<T: 'static, S: GenericStatics>(
-    pool: &'static Pool<T>,
-    hook: &'static LocalKey<GenericRetire<S>>,
-) -> bool {
-    hook.try_with(|_| ()).is_ok() && S::caches().with(|c| c.tag(pool))
+    /// A tagged cache's pool (a leaked `Pool<T>`, type-erased) and how to retire into it.
+    type TaggedPool = Option<(NonNull<()>, Retire)>;
+
+    /// Retires `cache` into the `Pool<T>` at `pool`.
+    ///
+    /// # Safety
+    ///
+    /// `pool` points at a live `Pool<T>`.
+    unsafe fn retire<T>(pool: NonNull<()>, cache: &LocalCache) {
+        // SAFETY: by the caller's promise.
+        unsafe { pool.cast::<Pool<T>>().as_ref() }.raw.retire(cache);
+    }
+
+    /// A thread's caches for one generic type (the derive's thread-local): `caches[k]` serves the
+    /// instantiation `tags[k]` names, in the pool `pools[k]`.
+    pub struct GenericCaches {
+        tags: [Cell<TypeId>; INLINE],
+        pools: [Cell<TaggedPool>; INLINE],
+        caches: [LocalCache; INLINE],
+        /// For instantiations without a cache: untagged and never registered.
+        closed: LocalCache,
+    }
+
+    impl core::fmt::Debug for GenericCaches {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            let tagged = self.tags.iter().filter(|t| t.get() != UNTAGGED).count();
+            f.debug_struct("GenericCaches")
+                .field("tagged", &tagged)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl GenericCaches {
+        /// Untagged caches (the `thread_local!` initialiser).
+        pub const fn new() -> Self {
+            Self {
+                tags: [const { Cell::new(UNTAGGED) }; INLINE],
+                pools: [const { Cell::new(None) }; INLINE],
+                caches: [const { LocalCache::new() }; INLINE],
+                closed: LocalCache::new(),
+            }
+        }
+
+        /// The cache tagged for `T`, if there is one: the hit path looks in one place.
+        #[inline(always)]
+        fn of<T: 'static>(&self) -> &LocalCache {
+            let k = home::<T>();
+            if self.tags[k].get() == TypeId::of::<T>() {
+                &self.caches[k]
+            } else {
+                self.probe::<T>()
+            }
+        }
+
+        /// The cache tagged for `T` elsewhere than at its home, or the closed one.
+        #[cold]
+        #[inline(never)]
+        fn probe<T: 'static>(&self) -> &LocalCache {
+            match self.find::<T>() {
+                Some(k) => &self.caches[k],
+                None => &self.closed,
+            }
+        }
+
+        fn find<T: 'static>(&self) -> Option<usize> {
+            (0..INLINE)
+                .map(|i| (home::<T>() + i) % INLINE)
+                .find(|&k| self.tags[k].get() == TypeId::of::<T>())
+        }
+
+        /// Tags a cache for `T` (of `pool`) unless one is tagged already: `false` when every cache
+        /// serves another instantiation.
+        fn tag<T: 'static>(&self, pool: &'static Pool<T>) -> bool {
+            if self.find::<T>().is_some() {
+                return true;
+            }
+            let free = (0..INLINE)
+                .map(|i| (home::<T>() + i) % INLINE)
+                .find(|&k| self.tags[k].get() == UNTAGGED);
+            if let Some(k) = free {
+                self.pools[k].set(Some((NonNull::from(pool).cast(), retire::<T>)));
+                self.tags[k].set(TypeId::of::<T>());
+            }
+            free.is_some()
+        }
+    }
+
+    impl Default for GenericCaches {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Where a generic type's thread-exit hook finds its thread's caches: the derive's
+    /// thread-local.
+    pub trait GenericStatics: 'static {
+        /// The type's thread-local caches.
+        fn caches() -> &'static LocalKey<GenericCaches>;
+    }
+
+    /// The thread-exit hook of a generic type's caches: its destructor retires every tagged cache
+    /// into its pool (a cache that never registered is skipped by the retirement itself).
+    pub struct GenericRetire<S: GenericStatics>(PhantomData<fn() -> S>);
+
+    impl<S: GenericStatics> core::fmt::Debug for GenericRetire<S> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("GenericRetire")
+        }
+    }
+
+    impl<S: GenericStatics> GenericRetire<S> {
+        /// The hook (the `thread_local!` initialiser).
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+
+    impl<S: GenericStatics> Default for GenericRetire<S> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl<S: GenericStatics> Drop for GenericRetire<S> {
+        fn drop(&mut self) {
+            S::caches().with(|c| {
+                for (pool, cache) in c.pools.iter().zip(&c.caches) {
+                    if let Some((pool, retire)) = pool.get() {
+                        // SAFETY: `pools[k]` names the live, leaked pool that `retire` expects.
+                        unsafe { retire(pool, cache) };
+                    }
+                }
+            });
+        }
+    }
+
+    /// Runs `f` with this thread's cache for `T`: the one tagged for it, or the closed one.
+    #[inline(always)]
+    pub fn with_cache<T: 'static, R>(
+        caches: &'static LocalKey<GenericCaches>,
+        f: impl FnOnce(&LocalCache) -> R,
+    ) -> R {
+        caches.with(|c| f(c.of::<T>()))
+    }
+
+    /// The slow paths' gate: arms this thread's exit hook and tags a cache for `T`. `true` when
+    /// `T` has a cache on this thread that may now register; `false` on a thread being torn down,
+    /// or when every cache serves another instantiation.
+    #[inline]
+    pub fn armed<T: 'static, S: GenericStatics>(
+        pool: &'static Pool<T>,
+        hook: &'static LocalKey<GenericRetire<S>>,
+    ) -> bool {
+        hook.try_with(|_| ()).is_ok() && S::caches().with(|c| c.tag(pool))
+    }
 }

@@ -26,8 +26,6 @@
 
 pub(crate) mod boxed;
 pub(crate) mod error;
-// The derived pools' statics exist only outside loom builds.
-#[cfg(not(typool_loom))]
 pub(crate) mod generic;
 pub(crate) mod handle;
 pub(crate) mod pool;
