@@ -21,7 +21,10 @@ fn loom_generic_instances_one_pool_per_instantiation() {
         let (ta, tb) = t.join().unwrap();
         assert_eq!(a, ta, "two threads built two pools of one instantiation");
         assert_ne!(a, tb);
-        assert_eq!(instances.pool::<u16>(Default::default) as *const _ as usize, tb);
+        assert_eq!(
+            instances.pool::<u16>(Default::default) as *const _ as usize,
+            tb
+        );
         assert_eq!(instances.len(), 2);
     });
     assert!(runs >= 10, "explored only {runs} executions");
