@@ -175,11 +175,14 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
         .unwrap_or(12);
     let pool: &'static Pool<[u64; 8]> = Box::leak(Box::new(Pool::new()));
     let stop = AtomicBool::new(false);
+    // Workers that have met their peak demand once: "early" lasts until both have (under a
+    // sanitizer a quarter of a short soak can end before the sawtooth first peaks).
+    let peaked = AtomicUsize::new(0);
     let start = Instant::now();
     let (mut early, mut end) = (0, 0);
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<typool::Handle<'static, [u64; 8]>>>(8);
-        let stop = &stop;
+        let (stop, peaked) = (&stop, &peaked);
         s.spawn(move || {
             // The consumer: frees what the producer sends, checking it.
             for batch in rx {
@@ -193,6 +196,9 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
                     break;
                 }
                 let n = round * 97 % 5_000 + 1;
+                if n > 4_900 && round * 97 / 5_000 == 0 {
+                    peaked.fetch_add(1, Ordering::Relaxed);
+                }
                 let batch: Vec<_> = (0..n).map(|_| pool.alloc([round; 8])).collect();
                 if round % 2 == 0 {
                     tx.send(batch).unwrap();
@@ -205,6 +211,9 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
                     break;
                 }
                 let n = round * 331 % 20_000 + 1;
+                if n > 19_600 && round * 331 / 20_000 == 0 {
+                    peaked.fetch_add(1, Ordering::Relaxed);
+                }
                 let held: Vec<_> = (0..n).map(|i| pool.alloc([i; 8])).collect();
                 assert!(held.iter().enumerate().all(|(i, h)| h[3] == i as u64));
             }
@@ -213,7 +222,9 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
             std::thread::sleep(Duration::from_millis(100));
             pool.trim();
             let reserved = pool.stats().bytes_reserved;
-            if start.elapsed() < Duration::from_millis(secs * 250) {
+            if start.elapsed() < Duration::from_millis(secs * 250)
+                || peaked.load(Ordering::Relaxed) < 2
+            {
                 early = early.max(reserved);
             }
             end = reserved;
@@ -221,13 +232,21 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
         stop.store(true, Ordering::Relaxed);
     });
     println!(
-        "reserved: at most {} KiB in the first quarter, {} KiB at the end",
+        "reserved: at most {} KiB in the first quarter (or until both peaks), {} KiB at the end",
         early / 1024,
         end / 1024
     );
+    // The bar is 1.5×. Under a sanitizer (`.ci/sanitize` sets the slack) the threads
+    // run 5–15× slower on a schedule no program has, and the channel's backlog — up to 8
+    // batches of 5,000 objects — can peak late: that run is for races, and its bound only
+    // catches growth without end.
+    let slack: f64 = std::env::var("TYPOOL_SOAK_SLACK")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.5);
     assert!(
-        end <= early + early / 2,
-        "the pool kept growing: {end} bytes at the end, {early} early on"
+        end as f64 <= early as f64 * slack,
+        "the pool kept growing: {end} bytes at the end, {early} early on (bound {slack}×)"
     );
 }
 
