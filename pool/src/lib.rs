@@ -100,6 +100,8 @@ mod engine;
 #[cfg(not(typool_loom))]
 mod observe;
 mod os;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod stats;
 mod sync;
 mod typed;
@@ -141,6 +143,9 @@ pub use typool_containers::SmallVector;
 /// ```
 pub use allocator_api2;
 pub use allocator_api2::alloc::{AllocError, Allocator};
+/// The bytemuck crate (version 1), whose `Pod` types a [`shm::SharedPool`] holds, re-exported
+/// so that a program derives `Pod` and `Zeroable` with the version typool was built against.
+pub use bytemuck;
 pub use typool_derive::{arena_scope, Pooled};
 
 /// What generated code names. Not public API: it may change in any release.

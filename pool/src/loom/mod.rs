@@ -9,6 +9,7 @@
 //! | `generic` | the instantiation list of a generic derived type (`typed/generic.rs`) |
 //! | `buddy` | the buddy allocator's split and coalesce under its lock (`alloc/buddy.rs`) |
 //! | `slab` | slab blocks freed on another thread while the fragmentation report reads |
+//! | `shm` | the shared segment's ring of indices (`shm/ring.rs`): its free list and its message queue, claims racing, duplicates |
 //!
 //! The runtime's atomics, locks and thread-locals come from `sync.rs`, which hands out loom's
 //! under `--cfg typool_loom`, so these models run the real code. Run them with
@@ -25,6 +26,8 @@ mod depot;
 mod generic;
 mod lease;
 mod pool;
+#[cfg(target_os = "linux")]
+mod shm;
 mod slab;
 
 /// Runs `f` under loom with a small preemption bound; returns how many executions ran.
