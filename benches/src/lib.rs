@@ -15,6 +15,8 @@ pub mod binary_trees;
 pub mod chase;
 pub mod churn;
 pub mod contenders;
+#[cfg(target_os = "linux")]
+pub mod ipc;
 pub mod mix;
 pub mod scenarios;
 pub mod shared;

@@ -55,6 +55,7 @@
 //! | handles that serialise as their value | feature `serde`: [`PoolBox`], [`PoolArc`], [`PoolRc`] implement `Serialize` and `Deserialize`, as `Box`, `Arc`, `Rc` do |
 //! | release builds that catch double frees | feature `hardened` (debug builds always check) |
 //! | huge pages, a NUMA node or a file under a pool, arena or allocator | [`Backing`]: [`PoolConfig::backing`] (`#[pooled(huge_pages)]`, `#[pooled(numa = N)]`), [`Arena::with_backing`], [`BuddyAllocator::try_with_backing`], [`SlabAllocator::with_backing`]; what was [`Granted`] is in the stats |
+//! | typed objects handed between processes without a copy (Linux) | [`shm::SharedPool`] of a `bytemuck::Pod` type: `create`/`open` a named segment, `alloc`, `send`/`recv`, `recover` after a crash |
 //!
 //! Collections over these allocators come from
 //! [allocator-api2 0.2](https://docs.rs/allocator-api2/0.2), re-exported here so

@@ -377,3 +377,46 @@ fn a_forked_child_opens_the_segment_again() {
     drop((sent, parents));
     assert_all_free(&pool);
 }
+
+#[test]
+fn threads_of_one_process_each_use_a_handle_of_their_own() {
+    let name = Name::new("threads");
+    let owner = SharedPool::<Msg>::create(&name.0, 128).unwrap();
+    let per_thread = 20_000;
+    let received = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let name = &name.0;
+            s.spawn(move || {
+                let pool = SharedPool::<Msg>::open(name).unwrap();
+                for i in 0..per_thread {
+                    let mut b = loop {
+                        if let Ok(b) = pool.alloc(msg(t << 32 | i)) {
+                            break b;
+                        }
+                        std::thread::yield_now();
+                    };
+                    while let Err(back) = pool.send(b) {
+                        b = back;
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (name, received) = (&name.0, &received);
+            s.spawn(move || {
+                let pool = SharedPool::<Msg>::open(name).unwrap();
+                while received.load(std::sync::atomic::Ordering::Relaxed) < 2 * per_thread {
+                    match pool.recv() {
+                        Some(m) => {
+                            assert!(intact(&m));
+                            received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        None => std::thread::yield_now(),
+                    }
+                }
+            });
+        }
+    });
+    assert_all_free(&owner);
+}
