@@ -187,7 +187,6 @@ impl<'a> Ring<'a> {
     }
 
     /// Entries in the ring, stale ones included (a moment's reading).
-    #[cfg(test)]
     pub(crate) fn len_hint(&self) -> u64 {
         let head = self.head.load(Relaxed);
         self.tail.load(Relaxed).saturating_sub(head)
