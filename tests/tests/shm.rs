@@ -420,3 +420,36 @@ fn threads_of_one_process_each_use_a_handle_of_their_own() {
     });
     assert_all_free(&owner);
 }
+
+#[test]
+fn a_segment_larger_than_dev_shm_is_an_error_not_a_fault_later() {
+    // SAFETY: a zeroed `statvfs` is a valid value to be filled in; the path is NUL-terminated.
+    let mut fs: libc::statvfs = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c"/dev/shm".as_ptr(), &mut fs) }, 0);
+    let free = fs.f_bavail as u64 * fs.f_frsize as u64;
+    // Twice what is free, in 4 KiB slots, if the layout can express it.
+    let capacity = (2 * free / 4096).max(1) as usize;
+    if capacity > 1 << 30 {
+        eprintln!("/dev/shm has more than 2 TiB free: nothing to test");
+        return;
+    }
+    let name = Name::new("enospc");
+    let err = SharedPool::<[u8; 4096]>::create(&name.0, capacity).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ShmError::Os {
+                call: "fallocate",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        matches!(
+            SharedPool::<[u8; 4096]>::open(&name.0),
+            Err(ShmError::NotFound { .. })
+        ),
+        "a failed create leaves no name behind"
+    );
+}

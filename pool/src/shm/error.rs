@@ -64,7 +64,8 @@ pub enum ShmError {
         /// What was found.
         reason: &'static str,
     },
-    /// The capacity asked for cannot be laid out (0, above 2³⁰, or too large for memory).
+    /// The segment cannot be laid out: a capacity of 0 or above 2³⁰, a zero-sized type, one
+    /// aligned to more than a page (4096 bytes), or more than memory can hold.
     BadCapacity {
         /// The segment.
         name: String,
@@ -128,8 +129,9 @@ impl fmt::Display for ShmError {
             Self::Corrupt { name, reason } => write!(f, "shared segment `{name}`: {reason}"),
             Self::BadCapacity { name, capacity } => write!(
                 f,
-                "shared segment `{name}`: a capacity of {capacity} slots cannot be laid out \
-                 (it must be 1 to 2^30, and the segment must fit in memory)"
+                "shared segment `{name}`: {capacity} slots of this type cannot be laid out (1 to \
+                 2^30 slots of a type that is not zero-sized nor aligned to more than 4096 bytes, \
+                 in a segment that fits in memory)"
             ),
             Self::TooManyHandles { name } => write!(
                 f,

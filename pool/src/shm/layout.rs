@@ -87,7 +87,13 @@ impl Layout {
     /// The layout for `capacity` slots of `size` bytes at `align`; `None` if `capacity` is 0
     /// or above [`MAX_CAPACITY`], `size` is 0, or the segment would not fit in memory.
     pub(super) fn new(capacity: usize, size: usize, align: usize) -> Option<Layout> {
-        if capacity == 0 || capacity > MAX_CAPACITY || size == 0 || !align.is_power_of_two() {
+        // Slots are aligned within a page-aligned mapping: no more than a page.
+        if capacity == 0
+            || capacity > MAX_CAPACITY
+            || size == 0
+            || !align.is_power_of_two()
+            || align > PAGE
+        {
             return None;
         }
         let words = |n: usize| n.checked_mul(8);
@@ -187,8 +193,8 @@ impl<'a> View<'a> {
         unsafe { self.slots.as_ptr().add(index as usize * self.layout.stride) }
     }
 
-    /// Fills a fresh segment in: rings, header, and the magic last (a release store that an
-    /// opener's acquire load of the magic pairs with).
+    /// Fills a fresh segment in: rings and header, all but the magic ([`publish`](Self::publish)
+    /// stores it, once the creator has registered).
     pub(super) fn init(&self, type_name: &str) {
         let l = &self.layout;
         self.free.init(l.capacity);
@@ -212,7 +218,15 @@ impl<'a> View<'a> {
         }
         h.name_len
             .store(name.len() as u64, crate::sync::Ordering::Relaxed);
-        h.magic.store(MAGIC, crate::sync::Ordering::Release);
+    }
+
+    /// Lets openers in: the magic, a release store that an opener's acquire load pairs with.
+    /// The creator registers first, so that a second creator that finds the name taken also
+    /// finds it in use, and does not replace it as abandoned.
+    pub(super) fn publish(&self) {
+        self.header
+            .magic
+            .store(MAGIC, crate::sync::Ordering::Release);
     }
 }
 
@@ -281,7 +295,7 @@ mod tests {
         assert!(l.len >= l.slots + 100 * 24);
         assert_eq!(l.len % PAGE, 0);
         assert_eq!(l.slots % 64, 0);
-        assert_eq!(Layout::new(3, 5, 4096).unwrap().slots % 4096, 0);
+        assert_eq!(Layout::new(3, 4096, 4096).unwrap().slots % 4096, 0);
     }
 
     #[test]
@@ -290,6 +304,7 @@ mod tests {
         assert_eq!(Layout::new(MAX_CAPACITY + 1, 8, 8), None);
         assert_eq!(Layout::new(4, 0, 1), None);
         assert_eq!(Layout::new(4, 8, 3), None);
+        assert_eq!(Layout::new(4, 8192, 8192), None);
         assert_eq!(Layout::new(MAX_CAPACITY, usize::MAX / 2, 8), None);
     }
 }

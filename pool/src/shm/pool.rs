@@ -133,8 +133,10 @@ impl<T: Pod> SharedPool<T> {
     /// # Errors
     ///
     /// [`ShmError::Exists`] if a live process has a segment of that name open;
-    /// [`ShmError::InvalidName`], [`ShmError::BadCapacity`] (0, above 2³⁰, or a zero-sized
-    /// `T`), or [`ShmError::Os`].
+    /// [`ShmError::InvalidName`], [`ShmError::BadCapacity`] (0, above 2³⁰, a zero-sized `T`,
+    /// or one aligned to more than a page), or [`ShmError::Os`] — among them `fallocate`'s
+    /// `ENOSPC` when `/dev/shm` cannot hold the segment (its memory is reserved up front, so
+    /// that a full `/dev/shm` is this error and not a `SIGBUS` later).
     pub fn create(name: &str, capacity: usize) -> Result<Self, ShmError> {
         segment::object_name(name)?;
         let layout = Layout::new(capacity, size_of::<T>(), align_of::<T>()).ok_or(
@@ -156,7 +158,15 @@ impl<T: Pod> SharedPool<T> {
         // SAFETY: the mapping is `layout.len` bytes, page-aligned and writable; its atomic
         // parts are only accessed as atomics, by this code in every process.
         unsafe { View::new(mapping.base(), layout) }.init(core::any::type_name::<T>());
-        Self::attach_segment(name, mapping, layout)
+        let pool = Self::attach_segment(name, mapping, layout);
+        match &pool {
+            Ok(pool) => pool.view.publish(),
+            // Nobody could have opened it (no magic yet): the name goes with the failure.
+            Err(_) => {
+                let _ = segment::unlink(name);
+            }
+        }
+        pool
     }
 
     /// Opens segment `name`, which another process (or this one) created for `T`, and

@@ -120,6 +120,12 @@ pub(super) fn create(name: &str, layout: &Layout) -> Result<Mapping, ShmError> {
         }
         file.set_len(layout.len as u64)
             .map_err(os(name, "ftruncate"))?;
+        // Reserve the memory now: a tmpfs that runs out later would make a write fault.
+        // SAFETY: `file` owns a valid descriptor; the range is the file's length.
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, layout.len as libc::off_t) };
+        if rc != 0 {
+            return Err(os(name, "fallocate")(io::Error::from_raw_os_error(rc)));
+        }
         Mapping::new(name, &file)
     })();
     if made.is_err() {

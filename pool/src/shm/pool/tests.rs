@@ -28,7 +28,9 @@ impl HeapSegment {
         let base = unsafe { std::alloc::alloc_zeroed(Self::alloc_layout(layout.len)) };
         let base = NonNull::new(base).expect("test allocation");
         // SAFETY: a fresh zeroed block of `layout.len` bytes, page-aligned.
-        unsafe { View::new(base, layout) }.init(core::any::type_name::<T>());
+        let view = unsafe { View::new(base, layout) };
+        view.init(core::any::type_name::<T>());
+        view.publish();
         Arc::new(HeapSegment { base, layout })
     }
 }
