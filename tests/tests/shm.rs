@@ -423,9 +423,11 @@ fn threads_of_one_process_each_use_a_handle_of_their_own() {
 
 #[test]
 fn a_segment_larger_than_dev_shm_is_an_error_not_a_fault_later() {
-    // SAFETY: a zeroed `statvfs` is a valid value to be filled in; the path is NUL-terminated.
+    // SAFETY: `statvfs` is plain integers, for which all zeroes is a valid value.
     let mut fs: libc::statvfs = unsafe { core::mem::zeroed() };
-    assert_eq!(unsafe { libc::statvfs(c"/dev/shm".as_ptr(), &mut fs) }, 0);
+    // SAFETY: the path is NUL-terminated and `fs` is a valid place for the result.
+    let rc = unsafe { libc::statvfs(c"/dev/shm".as_ptr(), &mut fs) };
+    assert_eq!(rc, 0);
     let free = fs.f_bavail as u64 * fs.f_frsize as u64;
     // Twice what is free, in 4 KiB slots, if the layout can express it.
     let capacity = (2 * free / 4096).max(1) as usize;
