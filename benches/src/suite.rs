@@ -67,7 +67,7 @@ fn sources() -> Vec<String> {
         }
     }
     assert!(
-        total >= SOURCE_BYTES / 2,
+        total >= budget / 2,
         "too few sources under {:?}",
         registry()
     );
