@@ -17,6 +17,8 @@ pub mod churn;
 pub mod contenders;
 #[cfg(target_os = "linux")]
 pub mod ipc;
+#[cfg(target_os = "linux")]
+pub mod mesh_experiment;
 pub mod mix;
 pub mod scenarios;
 pub mod shared;
