@@ -97,8 +97,32 @@ pub fn derive_pooled(input: TokenStream) -> TokenStream {
 ///
 /// Sync functions and methods lease from a per-thread list; an `async fn` leases from a global
 /// one and binds `arena: &mut Arena` instead, so that its future stays `Send`. An `ArenaVec` kept
-/// across an `.await` holds a `&Arena` (not `Send`) and makes the future `!Send`: build vectors
-/// between awaits. References into the arena cannot leave the function: the borrow checker
+/// across an `.await` holds a `&Arena` (not `Send`) and makes the future `!Send` — one error
+/// naming `ArenaBorrowsStayOnOneThread`: build vectors between awaits, or finish one as a slice
+/// that may cross them, in a block of its own:
+///
+/// ```
+/// # use std::future::Future;
+/// # use typool::{arena_scope, ArenaVec};
+/// #[arena_scope]
+/// async fn total(words: Vec<String>) -> usize {
+///     let lens: &mut [usize] = {
+///         let mut v = ArenaVec::new_in(arena);
+///         v.extend(words.iter().map(|w| w.len()));
+///         v.leak() // a slice in the arena, freed with it; `Send`
+///     };
+///     std::future::ready(()).await;
+///     lens.iter().sum()
+/// }
+/// # fn assert_send<T: Send>(_: &T) {}
+/// # let fut = total(vec!["ab".into(), "c".into()]);
+/// # assert_send(&fut);
+/// # let mut fut = Box::pin(fut);
+/// # let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// # assert_eq!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(3));
+/// ```
+///
+/// References into the arena cannot leave the function: the borrow checker
 /// refuses.
 #[proc_macro_attribute]
 pub fn arena_scope(attr: TokenStream, item: TokenStream) -> TokenStream {

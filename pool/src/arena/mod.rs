@@ -40,6 +40,7 @@ use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::marker::PhantomData;
 use core::mem;
+use core::panic::UnwindSafe;
 use core::ptr;
 use drop_list::{drop_slice, DropHeader, DropSlice};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,39 +70,81 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// arena.reset();
 /// assert_eq!(arena.stats().bytes_used, 0);
 /// ```
+///
+/// # Threads
+///
+/// An arena is used by one thread at a time: it is `Send` (it may move, with its values), not
+/// `Sync`. So what borrows it as `&Arena` — an [`ArenaVec`], the `arena` of a sync
+/// `#[arena_scope]` — stays on its thread, and an `ArenaVec` kept across an `.await` makes the
+/// future `!Send`; the compiler's error names `ArenaBorrowsStayOnOneThread`. The values it hands
+/// out (`&mut T`, `&mut [T]`, and `ArenaVec::leak`'s slice) are as `Send` as `T` is.
 pub struct Arena {
     /// The bump pointer: next free byte of the current chunk (see [`EMPTY`] before the first).
-    ptr: Cell<*mut u8>,
+    ptr: Unshared<Cell<*mut u8>>,
     /// The top of the free gap: byte data (`str`, `[u8]`) is taken downwards from the end of
     /// the chunk, unrounded; everything else upwards from `ptr`. Both check `hi - ptr`.
-    hi: Cell<*mut u8>,
+    hi: Unshared<Cell<*mut u8>>,
     /// Size of the current chunk (0 before the first).
-    cap: Cell<usize>,
+    cap: Unshared<Cell<usize>>,
     /// Start of the current chunk (null before the first).
-    base: Cell<*mut u8>,
+    base: Unshared<Cell<*mut u8>>,
     /// Newest value needing drop.
-    drops: Cell<*mut DropHeader>,
+    drops: Unshared<Cell<*mut DropHeader>>,
     /// Sequence number the next drop-list entry gets.
-    next_seq: Cell<u64>,
-    chunks: RefCell<Vec<Chunk>>,
-    current: Cell<usize>,
+    next_seq: Unshared<Cell<u64>>,
+    chunks: Unshared<RefCell<Vec<Chunk>>>,
+    current: Unshared<Cell<usize>>,
     /// Bytes used in the chunks before the current one.
-    used_before: Cell<usize>,
-    resets: Cell<u64>,
+    used_before: Unshared<Cell<usize>>,
+    resets: Unshared<Cell<u64>>,
     /// Leased by `#[arena_scope]`: its chunks count in `stats`' `typool_arena_bytes_reserved`.
-    leased: Cell<bool>,
+    leased: Unshared<Cell<bool>>,
     first_capacity: usize,
     /// Where chunks come from (`Heap`: the global allocator).
     backing: Backing,
     id: u64,
-    /// Values of any type may be stored, and their drops run wherever the arena drops: the
-    /// arena is `Send` only because `alloc` takes `T: Send` (see [`Arena::alloc`]).
-    _not_sync: PhantomData<Cell<()>>,
+    /// What makes the arena `!Sync`, on its own (the cells are wrapped in [`Unshared`]): a
+    /// `&Arena` sent to another thread, or held across an `.await` in a `Send` future, is then
+    /// one compile error naming [`ArenaBorrowsStayOnOneThread`] instead of one per cell. Values of any
+    /// type may be stored, and their drops run wherever the arena drops: the arena is `Send`
+    /// only because `alloc` takes `T: Send` (see [`Arena::alloc`]).
+    _one_thread: PhantomData<Box<dyn ArenaBorrowsStayOnOneThread + Send + UnwindSafe>>,
 }
 
 // SAFETY: the arena owns its chunks outright, and every value it holds is `Send` (all
 // allocating methods require it), so dropping them on another thread is fine. It is not `Sync`.
 unsafe impl Send for Arena {}
+
+/// Named in the compile error of an `&Arena` that would cross threads: an arena is used by one
+/// thread at a time. It may move (`Arena: Send`), but what borrows it — an `ArenaVec`, an
+/// `&Arena` — stays on its thread. In an `async fn`, finish such a value before the next
+/// `.await`: `ArenaVec::leak`, in a block of its own, turns a vector into a slice that may
+/// cross it (the arena still frees it).
+trait ArenaBorrowsStayOnOneThread {}
+
+/// One cell of an arena's state, `Sync` so that the compiler's "cannot be shared between
+/// threads" error stops at `Arena`'s [`ArenaBorrowsStayOnOneThread`] marker instead of naming every cell.
+/// Only ever a private field of `Arena`, which is `!Sync`.
+struct Unshared<T>(T);
+
+// SAFETY: an `Unshared` is only a private field of `Arena`, and no arena code hands a
+// reference to one anywhere but to its own callee on the same thread. `Arena` is `!Sync` (its
+// `_one_thread` marker), so a `&Unshared` is never on two threads at once: the `Sync` claimed
+// here is never used to share the cell.
+unsafe impl<T> Sync for Unshared<T> {}
+
+impl<T> core::ops::Deref for Unshared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> core::ops::DerefMut for Unshared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
 
 /// What an arena holds. `bytes_used` and `bytes_reserved` are gauges; `resets` only grows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,21 +201,21 @@ impl Arena {
     /// ```
     pub fn with_backing(bytes: usize, backing: Backing) -> Self {
         Self {
-            ptr: Cell::new(EMPTY),
-            hi: Cell::new(EMPTY),
-            cap: Cell::new(0),
-            base: Cell::new(ptr::null_mut()),
-            drops: Cell::new(ptr::null_mut()),
-            next_seq: Cell::new(0),
-            chunks: RefCell::new(Vec::new()),
-            current: Cell::new(0),
-            used_before: Cell::new(0),
-            resets: Cell::new(0),
-            leased: Cell::new(false),
+            ptr: Unshared(Cell::new(EMPTY)),
+            hi: Unshared(Cell::new(EMPTY)),
+            cap: Unshared(Cell::new(0)),
+            base: Unshared(Cell::new(ptr::null_mut())),
+            drops: Unshared(Cell::new(ptr::null_mut())),
+            next_seq: Unshared(Cell::new(0)),
+            chunks: Unshared(RefCell::new(Vec::new())),
+            current: Unshared(Cell::new(0)),
+            used_before: Unshared(Cell::new(0)),
+            resets: Unshared(Cell::new(0)),
+            leased: Unshared(Cell::new(false)),
             first_capacity: bytes.max(64),
             backing,
             id: next_id(),
-            _not_sync: PhantomData,
+            _one_thread: PhantomData,
         }
     }
 
