@@ -12,7 +12,9 @@
 //! - **Its thread cache.** Each thread has [`INLINE`] caches per generic type, each tagged
 //!   with the `TypeId` it serves. The hit path looks at one of them, the one the `TypeId`'s
 //!   hash picks — a constant, since the compiler knows `TypeId::of::<Self>()` — and compares
-//!   its tag, a 16-byte compare with a constant, against a concrete type's no compare at all.
+//!   its tag with the address of a constant holding `T`'s `TypeId` (one 8-byte compare, where
+//!   a concrete type has none; the 16-byte ids are compared only when the addresses differ,
+//!   which another copy of the constant, in another crate or codegen unit, can make happen).
 //!   A slow path that finds no cache tagged for its instantiation tags a free one (probing on
 //!   from that slot) before it registers it. A thread that uses more instantiations of one
 //!   generic type than it has caches serves the rest without a cache (the depot and segments,
@@ -156,8 +158,24 @@ mod caches {
     pub const INLINE: usize = 8;
 
     /// The tag of a cache that serves no instantiation yet: no pooled type has this id.
-    const UNTAGGED: TypeId = TypeId::of::<Untagged>();
+    const UNTAGGED: &TypeId = &TypeId::of::<Untagged>();
     enum Untagged {}
+
+    /// `T`'s tag: its `TypeId`, in a constant of its own. Two such constants at one address hold
+    /// one value, so one type; so a tag equal to `key::<T>()` as an address is `T`'s. The converse
+    /// does not hold — a crate or codegen unit may keep a copy of `T`'s constant elsewhere — so a
+    /// tag that differs as an address is compared as a `TypeId` too.
+    #[inline(always)]
+    fn key<T: 'static>() -> &'static TypeId {
+        const { &TypeId::of::<T>() }
+    }
+
+    /// Whether `tag` names `T`: the address first (one compare with a constant), the id behind
+    /// it when the address is another copy's.
+    #[inline(always)]
+    fn names<T: 'static>(tag: &'static TypeId) -> bool {
+        core::ptr::eq(tag, key::<T>()) || *tag == TypeId::of::<T>()
+    }
 
     /// The cache the hash of `T`'s `TypeId` picks: where its probe starts.
     #[inline(always)]
@@ -201,7 +219,7 @@ mod caches {
     /// A thread's caches for one generic type (the derive's thread-local): `caches[k]` serves the
     /// instantiation `tags[k]` names, in the pool `pools[k]`.
     pub struct GenericCaches {
-        tags: [Cell<TypeId>; INLINE],
+        tags: [Cell<&'static TypeId>; INLINE],
         pools: [Cell<TaggedPool>; INLINE],
         caches: [LocalCache; INLINE],
         /// For instantiations without a cache: untagged and never registered.
@@ -210,7 +228,7 @@ mod caches {
 
     impl core::fmt::Debug for GenericCaches {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            let tagged = self.tags.iter().filter(|t| t.get() != UNTAGGED).count();
+            let tagged = self.tags.iter().filter(|t| *t.get() != *UNTAGGED).count();
             f.debug_struct("GenericCaches")
                 .field("tagged", &tagged)
                 .finish_non_exhaustive()
@@ -228,17 +246,6 @@ mod caches {
             }
         }
 
-        /// The cache tagged for `T`, if there is one: the hit path looks in one place.
-        #[inline(always)]
-        fn of<T: 'static>(&self) -> &LocalCache {
-            let k = home::<T>();
-            if self.tags[k].get() == TypeId::of::<T>() {
-                &self.caches[k]
-            } else {
-                self.probe::<T>()
-            }
-        }
-
         /// The cache tagged for `T` elsewhere than at its home, or the closed one.
         #[cold]
         #[inline(never)]
@@ -252,7 +259,7 @@ mod caches {
         fn find<T: 'static>(&self) -> Option<usize> {
             (0..INLINE)
                 .map(|i| (home::<T>() + i) % INLINE)
-                .find(|&k| self.tags[k].get() == TypeId::of::<T>())
+                .find(|&k| names::<T>(self.tags[k].get()))
         }
 
         /// Tags a cache for `T` (of `pool`) unless one is tagged already: `false` when every cache
@@ -263,10 +270,10 @@ mod caches {
             }
             let free = (0..INLINE)
                 .map(|i| (home::<T>() + i) % INLINE)
-                .find(|&k| self.tags[k].get() == UNTAGGED);
+                .find(|&k| *self.tags[k].get() == *UNTAGGED);
             if let Some(k) = free {
                 self.pools[k].set(Some((NonNull::from(pool).cast(), retire::<T>)));
-                self.tags[k].set(TypeId::of::<T>());
+                self.tags[k].set(key::<T>());
             }
             free.is_some()
         }
@@ -327,7 +334,22 @@ mod caches {
         caches: &'static LocalKey<GenericCaches>,
         f: impl FnOnce(&LocalCache) -> R,
     ) -> R {
-        caches.with(|c| f(c.of::<T>()))
+        caches.with(|c| {
+            let k = home::<T>();
+            if core::ptr::eq(c.tags[k].get(), key::<T>()) {
+                f(&c.caches[k])
+            } else {
+                elsewhere::<T, R>(c, f)
+            }
+        })
+    }
+
+    /// `with_cache` for a `T` whose cache is not at its home: apart, so that the hit path
+    /// above has one cache to run `f` on and no choice between two to carry into it.
+    #[cold]
+    #[inline(never)]
+    fn elsewhere<T: 'static, R>(c: &GenericCaches, f: impl FnOnce(&LocalCache) -> R) -> R {
+        f(c.probe::<T>())
     }
 
     /// The slow paths' gate: arms this thread's exit hook and tags a cache for `T`. `true` when
@@ -339,5 +361,43 @@ mod caches {
         hook: &'static LocalKey<GenericRetire<S>>,
     ) -> bool {
         hook.try_with(|_| ()).is_ok() && S::caches().with(|c| c.tag(pool))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use core::ptr;
+
+        std::thread_local! {
+            static CACHES: GenericCaches = const { GenericCaches::new() };
+        }
+
+        fn cache_of<T: 'static>() -> *const LocalCache {
+            with_cache::<T, _>(&CACHES, ptr::from_ref)
+        }
+
+        /// Another crate (a `dylib`, say) may hold its own copy of `T`'s key constant: a tag at
+        /// another address holding `T`'s id still finds `T`'s cache, through the slow lookup,
+        /// and no other type's.
+        #[test]
+        fn a_copy_of_the_key_finds_the_same_cache() {
+            // A static has an address of its own: never the key constant's.
+            static COPY: TypeId = TypeId::of::<u64>();
+            let copy = &COPY;
+            let home = home::<u64>();
+            let (at_home, closed) = CACHES.with(|c| {
+                c.tags[home].set(copy);
+                (ptr::from_ref(&c.caches[home]), ptr::from_ref(&c.closed))
+            });
+            assert!(!ptr::eq(copy, key::<u64>()), "the test needs a second copy");
+            assert_eq!(cache_of::<u64>(), at_home);
+            // A type tagged nowhere is served by the closed cache, whatever its home.
+            assert_eq!(cache_of::<[u8; 3]>(), closed);
+            // The key itself hits at home.
+            CACHES.with(|c| c.tags[home].set(key::<u64>()));
+            assert_eq!(cache_of::<u64>(), at_home);
+            CACHES.with(|c| c.tags[home].set(UNTAGGED));
+            assert_eq!(cache_of::<u64>(), closed);
+        }
     }
 }
