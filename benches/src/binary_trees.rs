@@ -261,7 +261,8 @@ pub fn peak_rss_kib() -> u64 {
 
 /// The body of every binary-trees binary: `BIN CONTENDER DEPTH WORKERS [--print]`; prints
 /// one line `contender workers depth seconds peak_rss_kib checksum` to stdout (the game's
-/// output itself with `--print`).
+/// output itself with `--print`), and with `TYPOOL_BT_STATS` set the derived node pools'
+/// `stats()` to stderr.
 pub fn main_with(allocator: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = args.first().map_or("pool_box", String::as_str);
@@ -286,4 +287,8 @@ pub fn main_with(allocator: &str) {
         "{allocator} {name} {workers} {depth} {secs:.3} {} {digest:016x}",
         peak_rss_kib()
     );
+    if std::env::var_os("TYPOOL_BT_STATS").is_some() {
+        eprintln!("{:?}", PoolNode::pool().stats());
+        eprintln!("{:?}", OtherNode::pool().stats());
+    }
 }

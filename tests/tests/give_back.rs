@@ -140,6 +140,40 @@ fn trim_beside_allocators_never_makes_the_pool_grow() {
 }
 
 /// A thread's stash after a peak: `trim` from another thread takes it back.
+/// A thread that frees what it allocated keeps it, on its stash, and builds the next
+/// structure from there: no magazine of the second round comes from the depot or the pages,
+/// so no other thread's memory gets mixed in (binary-trees' two workers; BENCHMARKS, "Memory
+/// stays with the thread that asked for it").
+#[test]
+fn a_thread_reuses_what_it_asked_for_without_the_depot() {
+    let pool: &'static Pool<[u64; 8]> = Box::leak(Box::new(Pool::new()));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let held: Vec<_> = (0..100_000).map(|i| pool.alloc([i; 8])).collect();
+            let first = pool.stats();
+            drop(held);
+            let freed = pool.stats();
+            let again: Vec<_> = (0..100_000).map(|i| pool.alloc([i + 1; 8])).collect();
+            let second = pool.stats();
+            assert!(again
+                .iter()
+                .enumerate()
+                .all(|(i, h)| **h == [i as u64 + 1; 8]));
+            // Every magazine of the free went to the stash, and every one of the second
+            // round came back from it.
+            assert_eq!(
+                freed.depot_transfers, first.depot_transfers,
+                "the free handed magazines on: {first:?} then {freed:?}"
+            );
+            assert_eq!(
+                second.depot_transfers, freed.depot_transfers,
+                "the second round took from the pool: {freed:?} then {second:?}"
+            );
+            assert_eq!(second.reserved_slots, first.reserved_slots);
+        });
+    });
+}
+
 #[test]
 fn trim_takes_back_what_an_idle_thread_stashed() {
     let pool: &'static Pool<[u64; 8]> = Box::leak(Box::new(Pool::new()));

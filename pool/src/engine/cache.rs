@@ -22,12 +22,16 @@
 //!   (and `PoolConfig::GROWTH_BYTES` of slots), in unbounded pools: a thread whose demand
 //!   swings wider than its two magazines, or that builds a large structure, soon moves memory
 //!   in large batches, while a thread that needs a few objects keeps a few.
-//! - **Stash bound.** The stash starts empty and bounded to nothing: a thread that only frees
-//!   (the consumer of a producer/consumer pair) hands every surplus magazine to the depot,
-//!   where the producer finds it. A thread that handed magazines to the depot and then had
-//!   to take memory from the pool again has shown that it reuses what it frees: its bound
-//!   grows by what it handed over, up to `PoolConfig::STASH_BYTES`. Bounded pools keep no
-//!   stash, since slots parked in caches count against `max`.
+//! - **Stash bound.** The stash starts empty and bounded to nothing, and its bound grows by
+//!   every magazine the thread takes from the pool, up to `PoolConfig::STASH_BYTES`: memory a
+//!   thread asked for, it may keep when it frees it, and reuse without meeting another thread.
+//!   A thread that only frees (the consumer of a producer/consumer pair) never takes, so it
+//!   hands every surplus magazine to the depot, where the producer finds it. The bound also
+//!   shrinks: once per decay period the owner looks at the least its stash held all period
+//!   long (`stash_low`), hands that many slots to the depot, and lowers the bound by as much —
+//!   so a thread that stashed a peak and then lives on a trickle keeps only the trickle, and
+//!   the rest decays from the depot. Bounded pools keep no stash, since slots parked in caches
+//!   count against `max`.
 //!
 //! Magazines of different sizes mix freely in stashes and the depot (each carries its
 //! length).
@@ -42,7 +46,7 @@
 //! least what the stash holds (a steal takes slots without telling it).
 
 use crate::engine::counters::Counters;
-use crate::engine::decay::StashClock;
+use crate::engine::decay::{now_ms, StashClock};
 use crate::engine::depot::Stash;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
@@ -69,8 +73,11 @@ pub struct LocalCache {
     stashed: Cell<u32>,
     /// How many slots the stash may hold.
     stash_cap: Cell<u32>,
-    /// Slots handed to the depot since the cache last took memory from the pool.
-    spilled: Cell<u32>,
+    /// The fewest slots `stashed` counted since `low_since`: what the stash held unused all
+    /// that while (see "Stash bound").
+    stash_low: Cell<u32>,
+    /// When (decay's clock, ms) the stash's low-water mark began.
+    low_since: Cell<u64>,
     /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
     #[cfg(typool_asan)]
     slot_size: Cell<usize>,
@@ -111,7 +118,8 @@ impl LocalCache {
                 prev: Cell::new(Magazine::EMPTY),
                 stashed: Cell::new(0),
                 stash_cap: Cell::new(0),
-                spilled: Cell::new(0),
+                stash_low: Cell::new(0),
+                low_since: Cell::new(0),
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
                 #[cfg(typool_checked)]
@@ -279,19 +287,20 @@ impl LocalCache {
     /// A magazine from the stash, else from the pool (whose memory this thread then has
     /// shown it reuses: see "Stash bound"); and whether it came from the pool.
     fn take(&self, pool: &RawPool) -> Result<(Magazine, bool), Refused> {
+        self.shed_unused(pool);
         if let Some(mag) = self.shared.stash.pop(pool.depot()) {
             self.shared.clock.tick();
-            self.stashed.set(self.stashed.get().saturating_sub(mag.len));
+            let stashed = self.stashed.get().saturating_sub(mag.len);
+            self.stashed.set(stashed);
+            self.stash_low.set(self.stash_low.get().min(stashed));
             return Ok((mag, false));
         }
         self.stashed.set(0);
-        let spilled = self.spilled.replace(0);
-        if spilled > 0 {
-            let max = pool.config().max_stash(pool.slot_size());
-            self.stash_cap
-                .set(self.stash_cap.get().saturating_add(spilled).min(max));
-        }
+        self.stash_low.set(0);
         let mag = pool.take(self.limit.get())?;
+        let max = pool.config().max_stash(pool.slot_size());
+        self.stash_cap
+            .set(self.stash_cap.get().saturating_add(mag.len).min(max));
         bump(&self.shared.counters.transfers, 1);
         Ok((mag, true))
     }
@@ -333,8 +342,45 @@ impl LocalCache {
         debug_assert!(pushed.is_ok(), "a cache with room refused a slot");
     }
 
+    /// Once a decay period (`PoolConfig::decay_ms`) has passed since the stash's low-water
+    /// mark began: hands the depot as many slots as the stash held unused all period, and
+    /// lowers the bound by as much. So a thread that stashed a peak and then lives on a trickle
+    /// keeps the trickle, and the rest decays from the depot like any other idle memory.
+    fn shed_unused(&self, pool: &RawPool) {
+        let ms = pool.config().decay;
+        if ms == 0 || cfg!(typool_loom) {
+            return;
+        }
+        let now = now_ms();
+        if now < self.low_since.get().saturating_add(u64::from(ms)) {
+            return;
+        }
+        let unused = self.stash_low.get();
+        let mut left = unused;
+        while left > 0 {
+            let Some(mag) = self.shared.stash.pop(pool.depot()) else {
+                break;
+            };
+            self.stashed.set(self.stashed.get().saturating_sub(mag.len));
+            left = left.saturating_sub(mag.len);
+            if let Err(mag) = pool.give(mag) {
+                // No memory for a descriptor: keep it, and try at the next period.
+                if self.shared.stash.push(pool.depot(), mag).is_ok() {
+                    self.stashed.set(self.stashed.get().saturating_add(mag.len));
+                }
+                break;
+            }
+            bump(&self.shared.counters.transfers, 1);
+        }
+        self.stash_cap
+            .set(self.stash_cap.get().saturating_sub(unused));
+        self.stash_low.set(self.stashed.get());
+        self.low_since.set(now);
+    }
+
     /// Puts a full magazine on the stash while it is below its bound, else in the depot.
     fn send_away(&self, pool: &RawPool, mag: Magazine) -> Result<(), Magazine> {
+        self.shed_unused(pool);
         let stashed = self.stashed.get().saturating_add(mag.len);
         if stashed <= self.stash_cap.get() && self.shared.stash.push(pool.depot(), mag).is_ok() {
             self.shared.clock.tick();
@@ -342,7 +388,6 @@ impl LocalCache {
             return Ok(());
         }
         pool.give(mag)?;
-        self.spilled.set(self.spilled.get().saturating_add(mag.len));
         bump(&self.shared.counters.transfers, 1);
         Ok(())
     }
@@ -384,7 +429,7 @@ impl LocalCache {
         self.shared.stash.return_spares(pool.depot());
         self.stashed.set(0);
         self.stash_cap.set(0);
-        self.spilled.set(0);
+        self.stash_low.set(0);
         pool.unregister(self, || {
             self.limit.set(0);
             self.shared.counters.take()

@@ -69,7 +69,7 @@ impl Decay {
 
 /// Milliseconds since the first call, on the monotonic clock.
 #[cfg(not(typool_loom))]
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let epoch = match EPOCH.get() {
         Some(&epoch) => epoch,
@@ -83,7 +83,7 @@ fn now_ms() -> u64 {
 }
 
 #[cfg(typool_loom)]
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     0
 }
 
