@@ -43,7 +43,7 @@
 //! next free retries); `limit == 0` exactly while the cache is not registered with its pool
 //! (so the first alloc and the first free both take the slow path, which registers it);
 //! `stashed` counts the slots the owner put on its stash and did not take back, so it is at
-//! least what the stash holds (a steal takes slots without telling it).
+//! least what the stash holds (a steal takes slots without telling it); `stash_low <= stashed`.
 
 use crate::engine::counters::Counters;
 use crate::engine::decay::{now_ms, StashClock};
