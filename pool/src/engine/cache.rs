@@ -410,6 +410,7 @@ impl LocalCache {
         }
         pool.steal_stash(&self.shared);
         self.stashed.set(0);
+        self.stash_low.set(0);
         bump(&self.shared.counters.transfers, 1);
     }
 
