@@ -54,7 +54,8 @@ impl PoolConfig {
     /// [`Self::DEFAULT_DECAY_MS`] (`#[pooled(decay_ms = N)]` sets it).
     ///
     /// The policy in one sentence: at each period's first slow path, an idle thread's stash
-    /// goes to the depot, the depot goes back into its pages, and pages empty for a whole
+    /// goes to the depot (and a busy thread's stash sheds what it held unused all period), the
+    /// depot goes back into its pages, and pages empty for a whole
     /// period go back to the OS — so memory no one reuses is back with the OS within about
     /// three periods of the pool's use. No background thread runs: a pool that
     /// no thread touches keeps its memory until its next slow path, a `trim`, or its threads'
@@ -203,8 +204,9 @@ impl PoolConfig {
     pub const GROWTH_BYTES: usize = 128 * 1024;
 
     /// Bytes of free slots one thread's stash may hold at most, in an unbounded pool (see
-    /// `engine/cache.rs`): 64 MiB. A thread earns its stash by reusing what it frees; trim,
-    /// and the thread's exit, hand the stash back to the pool.
+    /// `engine/cache.rs`): 64 MiB. A thread may stash as much as it has taken from the pool, and
+    /// sheds what its stash held unused for a decay period; trim, decay, and the thread's exit
+    /// hand the stash back to the pool.
     pub const STASH_BYTES: usize = 64 * 1024 * 1024;
 
     /// How many `slot_size`-byte slots a thread's stash may hold: [`Self::STASH_BYTES`] of

@@ -10,7 +10,9 @@
 //! period since the last step:
 //!
 //! 1. a thread's stash whose owner neither pushed nor popped since the last step goes to the
-//!    depot (the owner's two magazines stay: only the owner may touch them);
+//!    depot (the owner's two magazines stay: only the owner may touch them); a stash in use
+//!    is trimmed by its owner instead, who hands the depot what it held unused for a whole
+//!    period (`LocalCache::shed_unused` in `cache.rs`);
 //! 2. the depot goes back into its pages — where its slots stay available to every thread,
 //!    first fit by address, so that live objects gather low and high pages drain;
 //! 3. a page that was empty at the last step and still is goes back to the OS, and so does a
