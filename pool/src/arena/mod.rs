@@ -105,9 +105,9 @@ pub struct Arena {
     id: u64,
     /// What makes the arena `!Sync`, on its own (the cells are wrapped in [`Unshared`]): a
     /// `&Arena` sent to another thread, or held across an `.await` in a `Send` future, is then
-    /// one compile error naming [`ArenaBorrowsStayOnOneThread`] instead of one per cell. Values of any
-    /// type may be stored, and their drops run wherever the arena drops: the arena is `Send`
-    /// only because `alloc` takes `T: Send` (see [`Arena::alloc`]).
+    /// one compile error naming [`ArenaBorrowsStayOnOneThread`] instead of one per cell.
+    /// Values of any type may be stored, and their drops run wherever the arena drops: the
+    /// arena is `Send` only because `alloc` takes `T: Send` (see [`Arena::alloc`]).
     _one_thread: PhantomData<Box<dyn ArenaBorrowsStayOnOneThread + Send + UnwindSafe>>,
 }
 
@@ -123,8 +123,8 @@ unsafe impl Send for Arena {}
 trait ArenaBorrowsStayOnOneThread {}
 
 /// One cell of an arena's state, `Sync` so that the compiler's "cannot be shared between
-/// threads" error stops at `Arena`'s [`ArenaBorrowsStayOnOneThread`] marker instead of naming every cell.
-/// Only ever a private field of `Arena`, which is `!Sync`.
+/// threads" error stops at `Arena`'s [`ArenaBorrowsStayOnOneThread`] marker instead of naming
+/// every cell. Only ever a private field of `Arena`, which is `!Sync`.
 struct Unshared<T>(T);
 
 // SAFETY: an `Unshared` is only a private field of `Arena`, and no arena code hands a

@@ -348,7 +348,10 @@ impl LocalCache {
     /// keeps the trickle, and the rest decays from the depot like any other idle memory.
     fn shed_unused(&self, pool: &RawPool) {
         let ms = pool.config().decay;
-        if ms == 0 || cfg!(typool_loom) {
+        // An empty stash has nothing to shed (and `stash_low == 0`): no clock read for the
+        // threads that never stash — consumers, and every thread of a bounded pool. Its period
+        // starts again at the first slow path that finds it holding slots.
+        if ms == 0 || self.stashed.get() == 0 || cfg!(typool_loom) {
             return;
         }
         let now = now_ms();

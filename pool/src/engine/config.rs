@@ -55,9 +55,9 @@ impl PoolConfig {
     ///
     /// The policy in one sentence: at each period's first slow path, an idle thread's stash
     /// goes to the depot (and a busy thread's stash sheds what it held unused all period), the
-    /// depot goes back into its pages, and pages empty for a whole
-    /// period go back to the OS — so memory no one reuses is back with the OS within about
-    /// three periods of the pool's use. No background thread runs: a pool that
+    /// depot goes back into its pages, and pages empty for a whole period go back to the OS —
+    /// so memory no one reuses is back with the OS within about three periods of the pool's
+    /// use. No background thread runs: a pool that
     /// no thread touches keeps its memory until its next slow path, a `trim`, or its threads'
     /// exit. The module docs of `engine/decay.rs` say more.
     ///
