@@ -340,7 +340,7 @@ impl SlabAllocator {
             let cache = unsafe { t.caches.get_unchecked(class) };
             if let Some(slot) = cache.pop() {
                 bump(&t.requested, layout.size() as u64);
-                return slot.cast();
+                return slot.as_ptr().cast();
             }
         }
         self.alloc_block_slow::<GLOBAL>(layout)

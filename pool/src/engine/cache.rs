@@ -9,8 +9,10 @@
 //! So a thread that alternates alloc and free around a boundary never touches shared state
 //! twice in a row, and a thread whose demand swings wider keeps its memory to itself.
 //!
-//! Nothing on the hit path does an atomic read-modify-write: it is a load, a test, two stores
-//! and a counter bump. The counters are atomics only so that `stats()` may read them from
+//! Nothing on the hit path does an atomic read-modify-write: allocation is a load of `cur`'s
+//! top word, a test, a load of the slot's link and a store of it as the new top; free is a
+//! load, a test against the limit and two stores (the slot's link, the new top); each bumps
+//! a counter. The counters are atomics only so that `stats()` may read them from
 //! another thread; their owner updates them with a relaxed load and store.
 //!
 //! # What the cache decides
@@ -39,8 +41,7 @@
 //! A cache must not move once registered (the pool's registry points at its shared part): it
 //! lives in a `thread_local!` or in a pool's cache table, both of which stay put.
 //!
-//! Invariants: `cur` holds `len <= limit` slots (except after a failed depot push: then the
-//! next free retries); `limit == 0` exactly while the cache is not registered with its pool
+//! Invariants: `cur` holds `len <= limit` slots; `limit == 0` exactly while the cache is not registered with its pool
 //! (so the first alloc and the first free both take the slow path, which registers it);
 //! `stashed` counts the slots the owner put on its stash and did not take back, so it is at
 //! least what the stash holds (a steal takes slots without telling it); `stash_low <= stashed`.
@@ -49,13 +50,13 @@ use crate::engine::counters::Counters;
 use crate::engine::decay::{now_ms, StashClock};
 use crate::engine::depot::Stash;
 use crate::engine::guard::{Owner, Secret};
-use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::magazine::{FreeSlot, Magazine, Top};
 use crate::engine::poison;
 use crate::engine::raw::RawPool;
 use crate::engine::segment::Refused;
 use crate::sync::{bump, loom_const_fn};
 use core::cell::Cell;
-use core::ptr;
+use core::ptr::NonNull;
 
 /// One thread's free slots for one pool. Generated code names it through
 /// `typool::__private`; users never touch it.
@@ -65,8 +66,9 @@ use core::ptr;
 /// slab's per-class caches an array of power-of-two stride.)
 #[repr(align(64))]
 pub struct LocalCache {
-    head: Cell<*mut FreeSlot>,
-    len: Cell<u32>,
+    /// `cur`: its first slot and length in one word (`magazine.rs`), so that a pop stores
+    /// one word and a push two.
+    top: Cell<Top>,
     limit: Cell<u32>,
     prev: Cell<Magazine>,
     /// Slots put on the stash and not taken back (see the invariants).
@@ -101,7 +103,7 @@ pub(crate) struct CacheShared {
 impl core::fmt::Debug for LocalCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LocalCache")
-            .field("len", &self.len.get())
+            .field("len", &self.top.get().len())
             .field("spare", &self.prev.get().len)
             .finish_non_exhaustive()
     }
@@ -112,8 +114,7 @@ impl LocalCache {
         /// An empty, unregistered cache.
         pub const fn new() -> Self {
             Self {
-                head: Cell::new(ptr::null_mut()),
-                len: Cell::new(0),
+                top: Cell::new(Top::EMPTY),
                 limit: Cell::new(0),
                 prev: Cell::new(Magazine::EMPTY),
                 stashed: Cell::new(0),
@@ -135,18 +136,17 @@ impl LocalCache {
 
     /// Hit path of allocation: a slot from `cur`, or `None` when it is empty.
     #[inline(always)]
-    pub(crate) fn pop(&self) -> Option<*mut FreeSlot> {
-        let slot = self.head.get();
-        if slot.is_null() {
-            return None;
-        }
+    pub(crate) fn pop(&self) -> Option<NonNull<FreeSlot>> {
+        let top = self.top.get();
+        // Tested as a `NonNull`, the value the callers match on: one test, not two.
+        let slot = NonNull::new(top.head())?;
         let (secret, owner) = self.guard();
         // SAFETY: `slot` heads this cache's `cur` chain, owned by this thread and linked with
-        // its pool's secret.
-        self.head.set(unsafe { secret.take(slot, &owner) });
-        self.len.set(self.len.get() - 1);
+        // its pool's secret; its link is the rest of the chain, `top.len() - 1` slots.
+        self.top
+            .set(unsafe { secret.take(slot.as_ptr(), top.len() - 1, &owner) });
         bump(&self.shared.counters.allocs, 1);
-        poison::live_slot(slot, self.slot_size());
+        poison::live_slot(slot.as_ptr(), self.slot_size());
         Some(slot)
     }
 
@@ -160,15 +160,14 @@ impl LocalCache {
         let (secret, owner) = self.guard();
         // SAFETY: the caller gives us a slot of this cache's pool whose object is gone.
         unsafe { secret.check_free(slot, &owner) };
-        let len = self.len.get();
-        if len >= self.limit.get() {
+        let top = self.top.get();
+        if top.len() >= self.limit.get() {
             return Err(slot);
         }
         // SAFETY: the caller gives us a free slot of this pool, sized and aligned for a
         // `FreeSlot`, in no chain.
-        unsafe { secret.link(slot, self.head.get()) };
-        self.head.set(slot);
-        self.len.set(len + 1);
+        unsafe { secret.link(slot, top) };
+        self.top.set(Top::new(slot, top.len() + 1));
         bump(&self.shared.counters.frees, 1);
         poison::free_slot(slot, self.slot_size());
         Ok(())
@@ -178,13 +177,7 @@ impl LocalCache {
     /// magazines, for debug checks only.
     pub(crate) fn holds(&self, slot: *mut FreeSlot) -> bool {
         let mut found = false;
-        for mag in [
-            Magazine {
-                head: self.head.get(),
-                len: self.len.get(),
-            },
-            self.prev.get(),
-        ] {
+        for mag in [self.top.get().magazine(), self.prev.get()] {
             // SAFETY: both chains belong to this cache, which only this thread uses, linked
             // with its pool's secret; the walk only reads their links.
             unsafe { mag.for_each(self.secret(), |s| found |= s == slot) };
@@ -234,21 +227,17 @@ impl LocalCache {
 
     /// Takes `cur` out, leaving it empty.
     fn take_cur(&self) -> Magazine {
-        Magazine {
-            head: self.head.replace(ptr::null_mut()),
-            len: self.len.replace(0),
-        }
+        self.top.replace(Top::EMPTY).magazine()
     }
 
     /// Installs `mag` as `cur` (which must be empty).
     fn set_cur(&self, mag: Magazine) {
         debug_assert!(
-            self.head.get().is_null(),
+            self.top.get() == Top::EMPTY,
             "cur still holds {} slots",
-            self.len.get()
+            self.top.get().len()
         );
-        self.head.set(mag.head);
-        self.len.set(mag.len);
+        self.top.set(mag.top());
     }
 
     /// Slow path of allocation: `cur` is empty (or the cache is not registered). Refills it
@@ -260,7 +249,7 @@ impl LocalCache {
             pool.register(self);
         }
         let mut from_pool = false;
-        if self.head.get().is_null() {
+        if self.top.get() == Top::EMPTY {
             let prev = self.prev.replace(Magazine::EMPTY);
             let mag = if prev.len > 0 {
                 prev
@@ -277,7 +266,8 @@ impl LocalCache {
         }
         let slot = self
             .pop()
-            .expect("a refilled magazine holds at least one slot");
+            .expect("a refilled magazine holds at least one slot")
+            .as_ptr();
         if from_pool {
             pool.sample_peak();
         }
@@ -319,21 +309,7 @@ impl LocalCache {
         } else {
             let prev = self.prev.replace(Magazine::EMPTY);
             if prev.len > 0 {
-                if let Err(mut full) = self.send_away(pool, prev) {
-                    // No memory for a descriptor: keep every slot, in one oversized `cur`
-                    // (the next free finds it full and tries again).
-                    let secret = self.secret();
-                    // SAFETY: both chains are this cache's, linked with its secret, and their
-                    // slots and the caller's are free, ours, and in no other chain
-                    // (`for_each` reads a link before handing its slot on).
-                    unsafe {
-                        self.take_cur().for_each(secret, |s| full.push(s, secret));
-                        full.push(slot, secret);
-                    }
-                    self.set_cur(full);
-                    bump(&self.shared.counters.frees, 1);
-                    return;
-                }
+                self.send_away(pool, prev);
             }
             self.prev.set(self.take_cur());
         }
@@ -366,13 +342,7 @@ impl LocalCache {
             };
             self.stashed.set(self.stashed.get().saturating_sub(mag.len));
             left = left.saturating_sub(mag.len);
-            if let Err(mag) = pool.give(mag) {
-                // No memory for a descriptor: keep it, and try at the next period.
-                if self.shared.stash.push(pool.depot(), mag).is_ok() {
-                    self.stashed.set(self.stashed.get().saturating_add(mag.len));
-                }
-                break;
-            }
+            pool.give(mag);
             bump(&self.shared.counters.transfers, 1);
         }
         self.stash_cap
@@ -382,33 +352,30 @@ impl LocalCache {
     }
 
     /// Puts a full magazine on the stash while it is below its bound, else in the depot.
-    fn send_away(&self, pool: &RawPool, mag: Magazine) -> Result<(), Magazine> {
+    fn send_away(&self, pool: &RawPool, mag: Magazine) {
         self.shed_unused(pool);
         let stashed = self.stashed.get().saturating_add(mag.len);
-        if stashed <= self.stash_cap.get() && self.shared.stash.push(pool.depot(), mag).is_ok() {
-            self.shared.clock.tick();
-            self.stashed.set(stashed);
-            return Ok(());
+        if stashed <= self.stash_cap.get() {
+            match self.shared.stash.push(pool.depot(), mag) {
+                Ok(()) => {
+                    self.shared.clock.tick();
+                    self.stashed.set(stashed);
+                    return;
+                }
+                // No memory for a descriptor: the pool takes it (`RawPool::give`).
+                Err(mag) => return pool.give(mag),
+            }
         }
-        pool.give(mag)?;
+        pool.give(mag);
         bump(&self.shared.counters.transfers, 1);
-        Ok(())
     }
 
     /// Hands every free slot this cache holds — `cur`, `prev` and the stash — to the depot,
-    /// where `trim` can see them; keeps what the depot has no descriptor for. The cache stays
-    /// registered.
+    /// where `trim` can see them. The cache stays registered.
     pub(crate) fn flush(&self, pool: &RawPool) {
-        let prev = self.prev.replace(Magazine::EMPTY);
-        if prev.len > 0 {
-            if let Err(prev) = pool.give(prev) {
-                self.prev.set(prev);
-            }
-        }
-        let cur = self.take_cur();
-        if cur.len > 0 {
-            if let Err(cur) = pool.give(cur) {
-                self.set_cur(cur);
+        for mag in [self.prev.replace(Magazine::EMPTY), self.take_cur()] {
+            if mag.len > 0 {
+                pool.give(mag);
             }
         }
         pool.steal_stash(&self.shared);
@@ -426,7 +393,7 @@ impl LocalCache {
         }
         for mag in [self.take_cur(), self.prev.replace(Magazine::EMPTY)] {
             if mag.len > 0 {
-                pool.give_or_abort(mag);
+                pool.hand_over(mag);
             }
         }
         pool.steal_stash(&self.shared);
@@ -440,6 +407,14 @@ impl LocalCache {
         });
     }
 }
+
+// The longest magazine any configuration allows fits in a `Top`.
+const _: () = assert!(
+    crate::engine::config::PoolConfig::new()
+        .cache(65536)
+        .max_magazine(8)
+        <= Top::MAX_LEN
+);
 
 // Two lines at most in release builds (checked builds add the guard's words, ASan the slot
 // size, loom its own primitives): the hit path's fields and the rest.

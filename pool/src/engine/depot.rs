@@ -122,6 +122,10 @@ impl Table {
     /// A fresh descriptor index, or `None` if the system refuses memory for a bucket.
     #[cold]
     fn create(&self) -> Option<u32> {
+        #[cfg(all(test, not(typool_loom)))]
+        if REFUSE_DESCRIPTORS.get() {
+            return None;
+        }
         let _guard = lock(&self.grow);
         let index = self.created.load(Ordering::Relaxed);
         let (b, i) = bucket_of(index);
@@ -333,6 +337,12 @@ impl Depot {
     pub(crate) fn created(&self) -> u32 {
         self.table.created.load(Ordering::Relaxed)
     }
+}
+
+#[cfg(all(test, not(typool_loom)))]
+std::thread_local! {
+    /// Unit tests set this to see what pools do when the system refuses descriptor memory.
+    pub(crate) static REFUSE_DESCRIPTORS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
 #[cfg(all(test, not(typool_loom)))]

@@ -22,7 +22,7 @@
 //! like a free of the new object), and writes past the two words. ASan (`poison.rs`) covers
 //! those in the sanitizer runs.
 
-use crate::engine::magazine::FreeSlot;
+use crate::engine::magazine::{FreeSlot, Top};
 #[cfg(typool_checked)]
 use crate::engine::misuse::abort_with;
 
@@ -71,20 +71,20 @@ impl Secret {
         self.key ^ slot.addr().rotate_left(32)
     }
 
-    /// Writes `slot`'s link to `next` (and, checked, its free tag).
+    /// Writes `slot`'s link to `next`, the rest of its chain (and, checked, its free tag).
     ///
     /// # Safety
     ///
     /// `slot` is a free slot of the pool this secret belongs to, owned by the caller: valid
     /// for writes of a [`FreeSlot`] and aligned for one.
     #[inline(always)]
-    pub(crate) unsafe fn link(self, slot: *mut FreeSlot, next: *mut FreeSlot) {
+    pub(crate) unsafe fn link(self, slot: *mut FreeSlot, next: Top) {
         #[cfg(typool_checked)]
         // SAFETY: the caller owns the free slot, valid and aligned for a `FreeSlot`; the link
         // keeps `next`'s provenance (`map_addr`).
         unsafe {
             slot.write(FreeSlot {
-                next: next.map_addr(|a| a ^ self.mask(slot)),
+                next: next.masked(self.mask(slot)),
                 tag: self.tag(slot),
             })
         };
@@ -95,17 +95,17 @@ impl Secret {
         };
     }
 
-    /// The slot after `slot` in its chain, without checks (debug walks, trim, teardown).
+    /// The rest of `slot`'s chain, without checks (debug walks, trim, teardown).
     ///
     /// # Safety
     ///
     /// `slot` is in a chain the caller owns, linked with this secret.
     #[inline(always)]
-    pub(crate) unsafe fn next(self, slot: *mut FreeSlot) -> *mut FreeSlot {
+    pub(crate) unsafe fn next(self, slot: *mut FreeSlot) -> Top {
         // SAFETY: forwarded from the caller: the slot's first word is its link.
         let next = unsafe { (*slot).next };
         #[cfg(typool_checked)]
-        return next.map_addr(|a| a ^ self.mask(slot));
+        return next.masked(self.mask(slot));
         #[cfg(not(typool_checked))]
         next
     }
@@ -127,24 +127,27 @@ impl Secret {
         let _ = (slot, pool);
     }
 
-    /// The next link of `slot`, about to be handed out, after checking it was left alone while
-    /// free; clears its tag. Reports and aborts if the slot was written after it was freed.
+    /// The rest of the chain `slot` heads, `slot` being about to be handed out, after checking
+    /// it was left alone while free (its tag, and a link that names `left` more slots: the
+    /// caller knows how many follow); clears its tag. Reports and aborts if the slot was
+    /// written after it was freed.
     ///
     /// # Safety
     ///
     /// `slot` heads a chain the caller owns, linked with this secret.
     #[inline(always)]
-    pub(crate) unsafe fn take(self, slot: *mut FreeSlot, pool: &Owner) -> *mut FreeSlot {
+    pub(crate) unsafe fn take(self, slot: *mut FreeSlot, left: u32, pool: &Owner) -> Top {
         // SAFETY: forwarded from the caller.
         let next = unsafe { self.next(slot) };
         #[cfg(typool_checked)]
         {
             // SAFETY: forwarded from the caller: the slot is ours, so its tag is readable.
             let tag = unsafe { &mut (*slot).tag };
-            // In the user half of a 48-bit address space, and aligned as slots are (every
-            // checked slot is at least two words wide and aligned to them).
-            let plausible = next.addr() & (WILD_BITS | (core::mem::align_of::<FreeSlot>() - 1));
-            if *tag != self.tag(slot) || plausible != 0 {
+            // The length the caller expects, and a slot in the user half of a 48-bit address
+            // space, aligned as slots are (every checked slot is at least two words wide and
+            // aligned to them).
+            let wild = next.head().addr() & (WILD_BITS | (core::mem::align_of::<FreeSlot>() - 1));
+            if *tag != self.tag(slot) || wild != 0 || next.len() != left {
                 pool.report(
                     slot,
                     "was written after it was freed (its free-list words are overwritten): a use after free",
@@ -153,7 +156,7 @@ impl Secret {
             *tag = 0;
         }
         #[cfg(not(typool_checked))]
-        let _ = pool;
+        let _ = (left, pool);
         next
     }
 }

@@ -103,7 +103,7 @@ impl RawPool {
     #[inline(always)]
     pub(crate) fn alloc(&self, cache: &LocalCache) -> Result<*mut FreeSlot, Refused> {
         match cache.pop() {
-            Some(slot) => Ok(slot),
+            Some(slot) => Ok(slot.as_ptr()),
             None => cache.refill(self),
         }
     }
@@ -146,24 +146,27 @@ impl RawPool {
         mag
     }
 
-    /// Hands a magazine (non-empty, owned by the caller) to the depot; gives it back if the
-    /// system refuses memory for a descriptor.
-    pub(crate) fn give(&self, mag: Magazine) -> Result<(), Magazine> {
+    /// Hands a magazine (non-empty, owned by the caller) to the depot; when the system refuses
+    /// memory for a depot descriptor, puts its slots back into their pages instead (under the
+    /// grow lock), which needs none. So giving never fails, and a thread that frees never has
+    /// to keep more than its cache holds.
+    pub(crate) fn give(&self, mag: Magazine) {
         self.decay_if_due();
-        self.depot.push(mag)
+        self.hand_over(mag);
     }
 
-    /// As [`give`](Self::give), for callers that cannot keep the magazine (thread exit).
-    pub(crate) fn give_or_abort(&self, mag: Magazine) {
-        if self.depot.push(mag).is_err() {
-            handle_alloc_error(Layout::new::<[u64; 32]>());
+    /// As [`give`](Self::give), without a decay step (thread exit). Not under the grow lock.
+    pub(crate) fn hand_over(&self, mag: Magazine) {
+        if let Err(mag) = self.depot.push(mag) {
+            let r = self.record();
+            lock(&r.segments).give_back(self.slot, mag, self.secret());
         }
     }
 
     /// Moves every magazine of `cache`'s stash to the depot.
     pub(crate) fn steal_stash(&self, cache: &CacheShared) {
         while let Some(mag) = cache.stash.steal(&self.depot) {
-            self.give_or_abort(mag);
+            self.hand_over(mag);
         }
     }
 
@@ -294,12 +297,15 @@ impl RawPool {
 
     /// Moves every magazine of `cache`'s stash to the depot, each under the grow lock.
     fn unstash(&self, r: &Record, cache: &CacheShared) {
+        let secret = self.secret();
         loop {
-            let _grow = lock(&r.segments);
+            let mut segs = lock(&r.segments);
             let Some(mag) = cache.stash.steal(&self.depot) else {
                 return;
             };
-            self.give_or_abort(mag);
+            if let Err(mag) = self.depot.push(mag) {
+                segs.give_back(self.slot, mag, secret);
+            }
         }
     }
 

@@ -34,7 +34,7 @@
 //! long.
 
 use crate::engine::guard::Secret;
-use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::magazine::{FreeSlot, Magazine, Top};
 use crate::engine::poison;
 use crate::os::{sys_vec, Backing, Granted, Region, SysVec, HUGE_PAGE};
 use core::alloc::Layout;
@@ -329,7 +329,7 @@ impl Segments {
         while mag.len < want && page.free_len > 0 {
             let at = page.free;
             // SAFETY: `at` heads the page's chain, which this layer owns (the invariant).
-            page.free = unsafe { secret.next(at) };
+            page.free = unsafe { secret.next(at) }.head();
             page.free_len -= 1;
             // SAFETY: the slot is free, ours, sized and aligned for a `FreeSlot`, and now in
             // no chain; `secret` is the pool's.
@@ -375,7 +375,7 @@ impl Segments {
                 let (s, p) = self.locate(slot, at);
                 let seg = &mut self.list[s];
                 let page = &mut seg.pages[p];
-                secret.link(at, page.free);
+                secret.link(at, Top::new(page.free, page.free_len));
                 page.free = at;
                 page.free_len += 1;
                 debug_assert!(page.free_len <= page.fresh, "a slot came back twice");
@@ -493,7 +493,13 @@ impl Segments {
             let layout = slot.segment(slots);
             // A request the address space cannot hold is never made, and reads `usize::MAX`.
             let bytes = layout.map_or(usize::MAX, |l| l.size());
-            if let Some(region) = layout.and_then(|layout| Region::new(layout, self.backing).ok()) {
+            // A segment's slots must fit in a `Top` (below 2⁴⁸ on 64-bit targets: every
+            // address user space gets unless it asks for more); one that does not is refused
+            // like a failed request.
+            let region = layout
+                .and_then(|layout| Region::new(layout, self.backing).ok())
+                .filter(|r| Top::holds(r.ptr().as_ptr().addr().saturating_add(bytes)));
+            if let Some(region) = region {
                 self.insert(slot, region, slots);
                 return Ok(());
             }

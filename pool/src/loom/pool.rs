@@ -41,7 +41,7 @@ fn seed(pool: &Pool<u64>, n: usize, per: usize) -> Vec<*mut FreeSlot> {
             // registered, so its secret is the pool's.
             unsafe { mag.push(s, cache.secret()) };
         }
-        pool.raw.give(mag).unwrap();
+        pool.raw.give(mag);
         crate::sync::bump(&cache.shared.counters.frees, chunk.len() as u64);
     }
     pool.raw.retire(&cache);

@@ -341,9 +341,7 @@ impl<T> Pool<T> {
     /// when it is empty (the slow path then takes over).
     #[inline(always)]
     pub(crate) fn pop_slot(cache: &LocalCache) -> Option<NonNull<T>> {
-        let slot = cache.pop()?;
-        // SAFETY: slots are never null.
-        Some(unsafe { NonNull::new_unchecked(slot.cast::<T>()) })
+        cache.pop().map(NonNull::cast)
     }
 
     /// Hit path of free, shared by every front end: keeps the slot in `cache`; `false` when the
@@ -451,6 +449,38 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const N: usize = if cfg!(miri) { 300 } else { 5_000 };
+
+    #[test]
+    fn frees_go_back_to_the_pages_when_no_descriptor_can_be_made() {
+        let pool: Pool<[u64; 8]> = Pool::with_config(PoolConfig::new().cache(4));
+        let n = 200;
+        let first: Vec<_> = (0..n).map(|i| pool.alloc([i; 8])).collect();
+        let mut addrs: Vec<usize> = first
+            .iter()
+            .map(|h| (&**h as *const [u64; 8]).addr())
+            .collect();
+        let reserved = pool.stats().reserved_slots;
+        crate::engine::depot::REFUSE_DESCRIPTORS.set(true);
+        // Every overflow finds no descriptor for the stash or the depot: the slots go back to
+        // their pages, so the cache never holds more than its two magazines.
+        drop(first);
+        assert_eq!(pool.stats().live, 0);
+        let again: Vec<_> = (0..n).map(|i| pool.alloc([i + 1; 8])).collect();
+        crate::engine::depot::REFUSE_DESCRIPTORS.set(false);
+        assert_eq!(
+            pool.stats().reserved_slots,
+            reserved,
+            "the freed slots were reused"
+        );
+        let mut seen: Vec<usize> = again
+            .iter()
+            .map(|h| (&**h as *const [u64; 8]).addr())
+            .collect();
+        addrs.sort_unstable();
+        seen.sort_unstable();
+        assert_eq!(seen, addrs, "every slot came back once");
+        assert!(again.iter().enumerate().all(|(i, h)| h[7] == i as u64 + 1));
+    }
 
     #[test]
     fn peak_live_is_a_peak_that_was_reached() {
