@@ -114,7 +114,8 @@ pub fn fork_while_churning(forks: usize, limit: Duration) -> Outcome {
 }
 
 /// Forks; the child allocates and frees 20,000 pooled objects and more, checks them, and
-/// exits 0 (1 if a check fails). Returns the child's pid.
+/// exits 0 (else a bit per failed check: 1 values, 2 sum, 4 listed, 8 trim). Returns the
+/// child's pid.
 fn fork_child(i: u64) -> libc::pid_t {
     // SAFETY: fork has no preconditions; the child only runs code that is sound in a child
     // of a multithreaded process when every lock it takes was free at the fork — what the
@@ -136,13 +137,20 @@ fn fork_child(i: u64) -> libc::pid_t {
         .iter()
         .enumerate()
         .all(|(v, b)| b.value == v as u64 ^ i);
+    // Listed while it holds objects (after the trim below it may hold no memory at all, and
+    // then it is rightly not listed: its pages may all have come back).
+    let seen = typool::stats::all()
+        .iter()
+        .any(|s| s.type_name.ends_with("Node") && s.live >= 20_000);
     drop(held);
     let sum = churn(i);
     let trimmed = Node::pool().trim() + BLOBS.trim();
-    let seen = typool::stats::all()
-        .iter()
-        .any(|s| s.type_name.ends_with("Node"));
-    let code = i32::from(!(ok && sum > 0 && seen && trimmed < usize::MAX));
+    let _ = typool::stats::all();
+    // One bit per failed check, so that a failure says which.
+    let code = i32::from(!ok)
+        | i32::from(sum == 0) << 1
+        | i32::from(!seen) << 2
+        | i32::from(trimmed == usize::MAX) << 3;
     // SAFETY: ends the child at once, as a forked child of a threaded program should.
     unsafe { libc::_exit(code) }
 }

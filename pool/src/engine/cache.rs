@@ -53,7 +53,7 @@ use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine, Top};
 use crate::engine::poison;
 use crate::engine::raw::RawPool;
-use crate::engine::segment::Refused;
+use crate::engine::segment::{Home, Refused};
 use crate::sync::{bump, loom_const_fn};
 use core::cell::Cell;
 use core::ptr::NonNull;
@@ -80,6 +80,8 @@ pub struct LocalCache {
     stash_low: Cell<u32>,
     /// When (decay's clock, ms) the stash's low-water mark began.
     low_since: Cell<u64>,
+    /// The page this cache carves untouched slots from (`segment.rs`, "Homes").
+    home: Home,
     /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
     #[cfg(typool_asan)]
     slot_size: Cell<usize>,
@@ -121,6 +123,7 @@ impl LocalCache {
                 stash_cap: Cell::new(0),
                 stash_low: Cell::new(0),
                 low_since: Cell::new(0),
+                home: Home::new(),
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
                 #[cfg(typool_checked)]
@@ -287,7 +290,7 @@ impl LocalCache {
         }
         self.stashed.set(0);
         self.stash_low.set(0);
-        let mag = pool.take(self.limit.get())?;
+        let mag = pool.take(self.limit.get(), &self.home)?;
         let max = pool.config().max_stash(pool.slot_size());
         self.stash_cap
             .set(self.stash_cap.get().saturating_add(mag.len).min(max));
@@ -391,12 +394,14 @@ impl LocalCache {
         if !self.is_registered() {
             return;
         }
+        // Into their pages, not the depot: see "Homes" in `segment.rs`.
         for mag in [self.take_cur(), self.prev.replace(Magazine::EMPTY)] {
             if mag.len > 0 {
-                pool.hand_over(mag);
+                pool.reap(mag);
             }
         }
-        pool.steal_stash(&self.shared);
+        pool.reap_stash(&self.shared);
+        pool.leave(&self.home);
         self.shared.stash.return_spares(pool.depot());
         self.stashed.set(0);
         self.stash_cap.set(0);

@@ -19,7 +19,7 @@ use crate::engine::depot::Depot;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
 use crate::engine::record::{self, Record};
-use crate::engine::segment::{Refused, Segments, SlotLayout};
+use crate::engine::segment::{Home, Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
 use crate::os::Granted;
 use crate::stats::PoolStats;
@@ -126,7 +126,7 @@ impl RawPool {
     /// segments' pages (fresh segments only when no page has a free slot). The depot is asked
     /// again under the grow lock: whatever `trim` moves, it moves under that lock, so a caller
     /// that waited for it finds the slots trim was holding.
-    pub(crate) fn take(&self, want: u32) -> Result<Magazine, Refused> {
+    pub(crate) fn take(&self, want: u32, home: &Home) -> Result<Magazine, Refused> {
         self.decay_if_due();
         if let Some(mag) = self.depot.pop() {
             return Ok(mag);
@@ -137,7 +137,14 @@ impl RawPool {
             return Ok(mag);
         }
         let first = self.config.first_segment(self.slot.size);
-        let mag = segs.take(self.slot, want, first, self.config.limit(), self.secret());
+        let mag = segs.take(
+            self.slot,
+            want,
+            first,
+            self.config.limit(),
+            self.secret(),
+            home,
+        );
         // Before the magazine leaves: a slot is in the map before anyone can free it.
         self.publish(r, &segs);
         let has_memory = segs.count() > 0;
@@ -158,8 +165,28 @@ impl RawPool {
     /// As [`give`](Self::give), without a decay step (thread exit). Not under the grow lock.
     pub(crate) fn hand_over(&self, mag: Magazine) {
         if let Err(mag) = self.depot.push(mag) {
-            let r = self.record();
-            lock(&r.segments).give_back(self.slot, mag, self.secret());
+            self.reap(mag);
+        }
+    }
+
+    /// Puts a magazine's slots back into their pages (a thread's free slots at its exit: in
+    /// their pages, other threads take them a page at a time, not mixed in a magazine).
+    pub(crate) fn reap(&self, mag: Magazine) {
+        let r = self.record();
+        lock(&r.segments).give_back(self.slot, mag, self.secret());
+    }
+
+    /// Reaps every magazine of `cache`'s stash, one per hold of the grow lock.
+    pub(crate) fn reap_stash(&self, cache: &CacheShared) {
+        while let Some(mag) = cache.stash.steal(&self.depot) {
+            self.reap(mag);
+        }
+    }
+
+    /// Ends `home`'s claim on its page (its cache retires).
+    pub(crate) fn leave(&self, home: &Home) {
+        if let Some(r) = self.existing_record() {
+            lock(&r.segments).leave(self.slot, home);
         }
     }
 

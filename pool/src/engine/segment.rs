@@ -29,6 +29,22 @@
 //! (`fresh = 0`, an empty chain): the zeroed memory is never read as links. A segment whose
 //! pages are all empty goes back whole.
 //!
+//! # Homes
+//!
+//! Each thread cache takes slots from the pages through its *home*: a page it claims
+//! (`Page::owner`) and takes from — returned slots, then untouched ones — while the page has
+//! any; then it claims the lowest page with a free slot that no other cache claims. A page
+//! claimed by another cache is skipped, unless no segment can be made (a bounded pool, or no
+//! memory): then any page serves. So two threads never draw from one page at once, and their
+//! objects do not sit in runs of a few KiB side by side — which on the Xeon VM made two
+//! threads that each cycle their own slots run at half speed (`BENCHMARKS.md`, "Homes"): one
+//! core's prefetchers keep pulling lines the other core writes. mimalloc gets the same from
+//! thread-owned pages. A thread that exits hands its free slots back to their pages (not to
+//! the depot, whose magazines any thread may take) and gives its claim up. A claim is a
+//! hint, not ownership: it also ends when the page goes back to the OS or its owner claims
+//! another; a stale [`Home`] (its page released, or claimed since by another) is simply not
+//! a home any more. Memory a claim keeps from others is at most one page per thread.
+//!
 //! All of this sits behind the pool's grow lock: it is the slow path's slow path, and each
 //! call does bounded work (one magazine, or a budget of pages), so no one holds the lock for
 //! long.
@@ -38,6 +54,7 @@ use crate::engine::magazine::{FreeSlot, Magazine, Top};
 use crate::engine::poison;
 use crate::os::{sys_vec, Backing, Granted, Region, SysVec, HUGE_PAGE};
 use core::alloc::Layout;
+use core::cell::Cell;
 use core::ptr::NonNull;
 
 /// Segments start on a pair of cache lines (the unit x86's adjacent-line prefetcher pulls
@@ -128,6 +145,8 @@ struct Page {
     fresh: u32,
     /// Empty since the last decay step looked (`engine/decay.rs`): the next one releases it.
     idle: bool,
+    /// The [`Home`] that carves this page's untouched slots (its address), or 0.
+    owner: usize,
 }
 
 impl Page {
@@ -136,6 +155,7 @@ impl Page {
         free_len: 0,
         fresh: 0,
         idle: false,
+        owner: 0,
     };
 
     fn out(&self) -> u32 {
@@ -184,6 +204,24 @@ impl Segment {
 
     fn is_empty(&self) -> bool {
         self.pages.iter().all(|p| p.out() == 0)
+    }
+}
+
+/// A thread cache's home page (see "Homes"): where it carves untouched slots. It lives in
+/// the cache, which does not move while registered, so its address names it.
+#[derive(Debug, Default)]
+pub(crate) struct Home {
+    /// Address of the home page's first slot; 0 before the first claim.
+    page: Cell<usize>,
+}
+
+impl Home {
+    pub(crate) const fn new() -> Self {
+        Self { page: Cell::new(0) }
+    }
+
+    fn id(&self) -> usize {
+        core::ptr::from_ref(self).addr()
     }
 }
 
@@ -270,10 +308,12 @@ impl Segments {
         best * slot.size
     }
 
-    /// A magazine of up to `want` free slots, first fit by address: a page's returned slots,
-    /// then its untouched ones. Makes a segment only when no page has a free slot: as large as
-    /// all the others, or as `first` for the first; when the system refuses, smaller, down to
-    /// `first` slots.
+    /// A magazine of up to `want` free slots for the cache whose home is `home`, first fit by
+    /// address: a page's returned slots, then the untouched ones of the home page (claiming
+    /// one when the home has none). Makes a segment only when no page has a free slot the
+    /// cache may take: as large as all the others, or as `first` for the first; when the
+    /// system refuses, smaller, down to `first` slots; and when none can be made (a bounded
+    /// pool, or no memory), carves other homes' untouched slots before refusing.
     pub(crate) fn take(
         &mut self,
         slot: SlotLayout,
@@ -281,38 +321,84 @@ impl Segments {
         first: usize,
         limit: usize,
         secret: Secret,
+        home: &Home,
     ) -> Result<Magazine, Refused> {
         let mut mag = Magazine::EMPTY;
         while mag.len < want {
-            let Some((s, p)) = self.next_free(slot) else {
-                if mag.len > 0 {
-                    break;
+            let (s, p, anyone) = match self.next_free(slot, home) {
+                Some((s, p)) => (s, p, false),
+                None if mag.len > 0 => break,
+                None => {
+                    let next = first.max(self.reserved).max(want as usize);
+                    match self.grow(slot, next, first, limit) {
+                        Ok(()) => continue,
+                        Err(refused) => match self.any_free(slot) {
+                            Some((s, p)) => (s, p, true),
+                            None => return Err(refused),
+                        },
+                    }
                 }
-                let next = first.max(self.reserved).max(want as usize);
-                self.grow(slot, next, first, limit)?;
-                continue;
             };
-            self.take_from(slot, s, p, want, &mut mag, secret);
+            self.take_from(slot, s, p, want, &mut mag, secret, home, anyone);
         }
         Ok(mag)
     }
 
-    /// The lowest page with a free slot, as (segment, page); moves the hints up to it.
-    fn next_free(&mut self, slot: SlotLayout) -> Option<(usize, usize)> {
+    /// The page `home`'s cache takes from next, as (segment, page): its home while that has a
+    /// free slot, else the lowest page with one that no other cache claims. Moves the hints up
+    /// to the lowest page with any free slot.
+    fn next_free(&mut self, slot: SlotLayout, home: &Home) -> Option<(usize, usize)> {
         while self.low < self.list.len() {
             let seg = &mut self.list[self.low];
-            while seg.low < seg.pages.len() {
-                if seg.has_free(slot, seg.low) {
-                    return Some((self.low, seg.low));
-                }
+            while seg.low < seg.pages.len() && !seg.has_free(slot, seg.low) {
                 seg.low += 1;
+            }
+            if seg.low < seg.pages.len() {
+                break;
             }
             self.low += 1;
         }
-        None
+        if let Some((s, p)) = self.home_page(slot, home) {
+            if self.list[s].has_free(slot, p) {
+                return Some((s, p));
+            }
+        }
+        (self.low..self.list.len()).find_map(|s| {
+            let seg = &self.list[s];
+            (seg.low..seg.pages.len())
+                .find(|&p| seg.pages[p].owner == 0 && seg.has_free(slot, p))
+                .map(|p| (s, p))
+        })
     }
 
-    /// Moves free slots of page `p` of segment `s` into `mag` until it holds `want`.
+    /// The lowest page with any free slot, claimed or not (the hints are already there).
+    fn any_free(&self, slot: SlotLayout) -> Option<(usize, usize)> {
+        (self.low..self.list.len()).find_map(|s| {
+            let seg = &self.list[s];
+            (seg.low..seg.pages.len())
+                .find(|&p| seg.has_free(slot, p))
+                .map(|p| (s, p))
+        })
+    }
+
+    /// `home`'s page as (segment, page), while `home` still owns it.
+    fn home_page(&self, slot: SlotLayout, home: &Home) -> Option<(usize, usize)> {
+        let (s, p) = self.find(slot, home.page.get())?;
+        (self.list[s].pages[p].owner == home.id()).then_some((s, p))
+    }
+
+    /// Ends `home`'s claim on its page, if it still has one (its cache retires).
+    pub(crate) fn leave(&mut self, slot: SlotLayout, home: &Home) {
+        if let Some((s, p)) = self.home_page(slot, home) {
+            self.list[s].pages[p].owner = 0;
+        }
+        home.page.set(0);
+    }
+
+    /// Moves free slots of page `p` of segment `s` into `mag` until it holds `want` — its
+    /// returned slots, then its untouched ones — when the page is `home`'s, or no one's (then
+    /// `home` claims it), or when `anyone` may take it.
+    #[allow(clippy::too_many_arguments)]
     fn take_from(
         &mut self,
         slot: SlotLayout,
@@ -321,7 +407,17 @@ impl Segments {
         want: u32,
         mag: &mut Magazine,
         secret: Secret,
+        home: &Home,
+        anyone: bool,
     ) {
+        let owner = self.list[s].pages[p].owner;
+        if owner == 0 {
+            self.leave(slot, home);
+            self.list[s].pages[p].owner = home.id();
+            home.page.set(self.list[s].slot_at(slot, p, 0).addr());
+        } else if owner != home.id() && !anyone {
+            return;
+        }
         let seg = &mut self.list[s];
         let n = seg.page_len(slot, p);
         let mut page = seg.pages[p];
@@ -388,18 +484,19 @@ impl Segments {
 
     /// The (segment, page) `at` lies in.
     fn locate(&self, slot: SlotLayout, at: *mut FreeSlot) -> (usize, usize) {
-        let addr = at.addr();
+        self.find(slot, at.addr())
+            .expect("a slot outside every segment")
+    }
+
+    /// The (segment, page) address `addr` lies in, if any.
+    fn find(&self, slot: SlotLayout, addr: usize) -> Option<(usize, usize)> {
         let s = self
             .list
             .partition_point(|seg| seg.base().as_ptr().addr() <= addr)
-            .checked_sub(1)
-            .expect("a slot below every segment");
+            .checked_sub(1)?;
         let offset = addr - self.list[s].base().as_ptr().addr();
-        debug_assert!(
-            offset < self.list[s].capacity * slot.size,
-            "a slot past its segment"
-        );
-        (s, offset / slot.size / slot.page_slots())
+        (offset < self.list[s].capacity * slot.size)
+            .then(|| (s, offset / slot.size / slot.page_slots()))
     }
 
     /// Gives back to the OS the memory of up to `budget` empty pages that are not given back
@@ -585,6 +682,36 @@ mod tests {
     const LINK: usize = core::mem::size_of::<FreeSlot>();
 
     #[test]
+    fn two_homes_carve_untouched_slots_in_pages_of_their_own() {
+        let slot = SlotLayout::for_layout(Layout::new::<[u64; 8]>());
+        let mut segs = Segments::new(Backing::Heap);
+        let (a, b) = (Home::new(), Home::new());
+        let page_of = |s: *mut FreeSlot| s.addr() / PAGE_BYTES;
+        let mut pages = [Vec::new(), Vec::new()];
+        for _ in 0..8 {
+            for (k, home) in [&a, &b].into_iter().enumerate() {
+                let mag = segs
+                    .take(slot, 32, 4096, usize::MAX, Secret::UNSET, home)
+                    .unwrap();
+                // SAFETY: the chain was just built by `take`, with this secret.
+                unsafe { mag.for_each(Secret::UNSET, |s| pages[k].push(page_of(s))) };
+            }
+        }
+        pages.iter_mut().for_each(|p| p.dedup());
+        assert_eq!(pages[0].len(), 1, "a's slots all come from its home");
+        assert_eq!(pages[1].len(), 1, "b's slots all come from its home");
+        assert_ne!(pages[0], pages[1], "the homes are different pages");
+        // When a leaves, its page's untouched slots are anyone's again: b, whose home still
+        // has some, keeps to it; a new home takes a's page, the lowest with untouched slots.
+        segs.leave(slot, &a);
+        let c = Home::new();
+        let mag = segs
+            .take(slot, 4, 4096, usize::MAX, Secret::UNSET, &c)
+            .unwrap();
+        assert_eq!(page_of(mag.head), pages[0][0]);
+    }
+
+    #[test]
     fn slot_layout_widens_and_aligns() {
         assert_eq!(
             SlotLayout::for_layout(Layout::new::<u8>()),
@@ -620,17 +747,18 @@ mod tests {
         out
     }
 
-    /// The slots of a magazine of up to `want` taken from `segs` (a first segment of `first`).
+    /// The slots of a magazine of up to `want` taken from `segs` (a first segment of `first`),
+    /// by a cache that leaves its home right after: so each call takes first fit.
     fn take(
         segs: &mut Segments,
         slot: SlotLayout,
         want: usize,
         first: usize,
     ) -> Vec<*mut FreeSlot> {
-        slots_of(
-            segs.take(slot, want as u32, first, usize::MAX, Secret::UNSET)
-                .unwrap(),
-        )
+        let home = Home::new();
+        let mag = segs.take(slot, want as u32, first, usize::MAX, Secret::UNSET, &home);
+        segs.leave(slot, &home);
+        slots_of(mag.unwrap())
     }
 
     /// A magazine of `slots` (free, ours, in no chain).
@@ -649,14 +777,17 @@ mod tests {
         let mut segs = Segments::new(Backing::Heap);
         let mut taken = Vec::new();
         for _ in 0..5 {
-            let mag = segs.take(slot, 4, 4, 20, Secret::UNSET).unwrap();
+            let mag = segs
+                .take(slot, 4, 4, 20, Secret::UNSET, &Home::new())
+                .unwrap();
             taken.extend(slots_of(mag));
         }
         // 4 + 4 + 8 reserved, then the limit caps the fourth segment at 4 more.
         assert_eq!(segs.reserved_slots(), 20);
         assert_eq!(taken.len(), 20);
         assert_eq!(
-            segs.take(slot, 4, 4, 20, Secret::UNSET).unwrap_err(),
+            segs.take(slot, 4, 4, 20, Secret::UNSET, &Home::new())
+                .unwrap_err(),
             Refused::Exhausted
         );
         let mut uniq = taken.clone();

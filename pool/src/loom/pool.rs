@@ -123,6 +123,8 @@ fn loom_pool_alloc_free_two_threads() {
                     let cache = LocalCache::new();
                     let s = w.take(&cache, t);
                     w.give(&cache, s, t);
+                    // Through the depot (as an overflow goes), then the exit (into the pages).
+                    cache.flush(&w.pool.raw);
                     w.pool.raw.retire(&cache);
                 })
             })
@@ -149,11 +151,13 @@ fn loom_pool_cross_thread_handoff() {
             let cache = LocalCache::new();
             let s = w2.take(&cache, 1);
             w2.give(&cache, s, 1);
-            w2.pool.raw.retire(&cache); // the thread exits: its slot goes to the depot
+            cache.flush(&w2.pool.raw); // its slot goes to the depot, as an overflow's would
+            w2.pool.raw.retire(&cache);
         });
         let cache = LocalCache::new();
         let s = w.take(&cache, 2);
         w.give(&cache, s, 2);
+        cache.flush(&w.pool.raw);
         w.pool.raw.retire(&cache);
         producer.join().unwrap();
         assert_eq!(w.pool.stats().live, 0);
@@ -173,6 +177,7 @@ fn loom_pool_remote_free_flows_back() {
         let freer = thread::spawn(move || {
             let c = LocalCache::new();
             w2.give(&c, a as *mut FreeSlot, 7);
+            c.flush(&w2.pool.raw); // to the depot, as an overflow would
             w2.pool.raw.retire(&c);
         });
         let b = w.take(&cache, 2);
@@ -204,11 +209,13 @@ fn loom_pool_batch_flush_and_refill() {
             if let Some(s) = got {
                 w2.give(&c, s, 9);
             }
+            c.flush(&w2.pool.raw);
             w2.pool.raw.retire(&c);
         });
         for (t, s) in held.into_iter().enumerate() {
             w.give(&cache, s as *mut FreeSlot, t as u64);
         }
+        cache.flush(&w.pool.raw);
         w.pool.raw.retire(&cache);
         taker.join().unwrap();
         assert_eq!(w.pool.stats().live, 0);
