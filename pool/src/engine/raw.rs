@@ -474,7 +474,7 @@ impl RawPool {
     /// read under the grow lock just before; the listing itself happens outside it: the list
     /// comes first in the lock order).
     fn enlist(&self, r: &Record, has_memory: bool) {
-        if self.listed && has_memory && r.enlist_once() {
+        if self.listed && has_memory && !r.is_enlisted() {
             record::enlist(r);
         }
     }

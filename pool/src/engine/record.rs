@@ -35,7 +35,9 @@ pub(crate) struct Record {
     slot: SlotLayout,
     /// Highest `live` sampled: see `PoolStats::peak_live`.
     peak_live: AtomicUsize,
-    /// Whether the record was put on the list (once, under the pool's grow lock).
+    /// Whether the record was put on the list. Set only under the list's lock, in the same
+    /// hold as the push, so that a child forked at any moment sees it set only if the record is
+    /// on its copy of the list (the fork gate keeps forks out of that hold).
     enlisted: std::sync::atomic::AtomicBool,
     /// Where the pool's carved slots are, for the leak walks (feature `track-sites`).
     #[cfg(feature = "track-sites")]
@@ -84,11 +86,10 @@ impl Record {
         }
     }
 
-    /// True the first time only: the caller then puts the record on the list.
-    pub(crate) fn enlist_once(&self) -> bool {
-        !self
-            .enlisted
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    /// Whether the record is on the list already (a hint read without the list's lock: once
+    /// true it stays true until the record dies).
+    pub(crate) fn is_enlisted(&self) -> bool {
+        self.enlisted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes of all segments, and the largest run of never-carved slots, in bytes.
@@ -222,9 +223,14 @@ fn list() -> Locked<std::sync::MutexGuard<'static, SysVec<Listed>>> {
     lock_std(&LIST)
 }
 
-/// Puts `r` on the process-wide list.
-pub(crate) fn enlist(r: *const Record) {
-    list().push(Listed(r));
+/// Puts `r` on the process-wide list, unless it is on it already.
+pub(crate) fn enlist(r: &Record) {
+    let mut list = list();
+    // Flag and push in one hold of the lock: a fork (kept out of the hold by the gate) never
+    // leaves a child whose record says "listed" and is not.
+    if !r.enlisted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        list.push(Listed(r));
+    }
 }
 
 /// Takes `r` off the list (if it is on it).
