@@ -84,24 +84,32 @@ fn two_instantiations_on_several_threads() {
     // Past a thread cache's first magazines, so refills and the exit hook run; fewer under Miri.
     const EACH: usize = if cfg!(miri) { 80 } else { 2_000 };
     const ROUNDS: i32 = if cfg!(miri) { 1 } else { 5 };
+    // Joined one by one, not only by the scope's end: `join` waits for a thread's TLS
+    // destructors (the caches' exit hook), the scope's end does not, and Miri reports a thread
+    // still in its destructors when the test binary exits.
     std::thread::scope(|s| {
-        for t in 0..THREADS {
-            s.spawn(move || {
-                for round in 0..ROUNDS {
-                    let xs: Vec<_> = (0..EACH)
-                        .map(|i| {
-                            PoolBox::new(Counted {
-                                _value: (t, i, round),
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                s.spawn(move || {
+                    for round in 0..ROUNDS {
+                        let xs: Vec<_> = (0..EACH)
+                            .map(|i| {
+                                PoolBox::new(Counted {
+                                    _value: (t, i, round),
+                                })
                             })
-                        })
-                        .collect();
-                    let ys: Vec<_> = (0..EACH)
-                        .map(|i| PoolBox::new(Counted { _value: i as u8 }))
-                        .collect();
-                    assert!(Counted::<(usize, usize, i32)>::pool().stats().live >= EACH);
-                    drop((xs, ys));
-                }
-            });
+                            .collect();
+                        let ys: Vec<_> = (0..EACH)
+                            .map(|i| PoolBox::new(Counted { _value: i as u8 }))
+                            .collect();
+                        assert!(Counted::<(usize, usize, i32)>::pool().stats().live >= EACH);
+                        drop((xs, ys));
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
         }
     });
     assert_eq!(

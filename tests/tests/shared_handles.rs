@@ -51,18 +51,24 @@ fn four_threads_by_a_thousand_clones() {
     const CLONES: usize = if cfg!(miri) { 20 } else { 1000 };
     let s = PoolArc::new(Ticket { id: 7 });
     let all = Barrier::new(THREADS);
+    // Joined one by one: `join` waits for a thread's TLS destructors, the scope's end does not.
     std::thread::scope(|scope| {
-        for _ in 0..THREADS {
-            let s = PoolArc::clone(&s);
-            let all = &all;
-            scope.spawn(move || {
-                let clones: Vec<_> = (0..CLONES).map(|_| PoolArc::clone(&s)).collect();
-                all.wait();
-                // Every thread's clones are alive at once here.
-                assert!(PoolArc::strong_count(&s) > THREADS * CLONES);
-                assert!(clones.iter().all(|c| c.id == 7 && PoolArc::ptr_eq(c, &s)));
-                all.wait(); // no thread drops its clones before every thread has counted
-            });
+        let workers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let s = PoolArc::clone(&s);
+                let all = &all;
+                scope.spawn(move || {
+                    let clones: Vec<_> = (0..CLONES).map(|_| PoolArc::clone(&s)).collect();
+                    all.wait();
+                    // Every thread's clones are alive at once here.
+                    assert!(PoolArc::strong_count(&s) > THREADS * CLONES);
+                    assert!(clones.iter().all(|c| c.id == 7 && PoolArc::ptr_eq(c, &s)));
+                    all.wait(); // no thread drops its clones before every thread has counted
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
         }
     });
     assert_eq!(PoolArc::strong_count(&s), 1);
