@@ -18,6 +18,8 @@ pub(crate) struct Options {
     pub(crate) krate: Option<Path>,
     /// `huge_pages` or `numa = N`, with the key's span.
     pub(crate) backing: Option<(BackingKey, Span)>,
+    /// `mesh`: segments in memory files, sparse pages meshable (its span).
+    pub(crate) mesh: Option<Span>,
     /// Collection aliases to declare, in the order given.
     pub(crate) aliases: Vec<Alias>,
 }
@@ -52,7 +54,7 @@ impl AliasKind {
     }
 }
 
-const KEYS: &str = "`initial`, `max`, `cache`, `decay_ms`, `huge_pages`, `numa`, `crate`, `vec`, `small_vec` and `stable_vec`";
+const KEYS: &str = "`initial`, `max`, `cache`, `decay_ms`, `huge_pages`, `numa`, `mesh`, `crate`, `vec`, `small_vec` and `stable_vec`";
 
 /// Parses `huge_pages` (a flag) or `numa = N` (a node number).
 fn backing(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<BackingKey> {
@@ -208,6 +210,20 @@ fn parse_key(opts: &mut Options, meta: &ParseNestedMeta<'_>) -> syn::Result<()> 
                 ));
             }
             opts.backing = Some((b, meta.path.span()));
+            return Ok(());
+        }
+        "mesh" => {
+            if meta.input.peek(Token![=]) {
+                let value: Expr = meta.value()?.parse()?;
+                return Err(Error::new_spanned(
+                    value,
+                    "`mesh` is a flag and takes no value: write `#[pooled(mesh)]`",
+                ));
+            }
+            if opts.mesh.is_some() {
+                return Err(meta.error("duplicate key `mesh`: give it once"));
+            }
+            opts.mesh = Some(meta.path.span());
             return Ok(());
         }
         "decay_ms" => {

@@ -157,6 +157,9 @@ fn implement(input: &DeriveInput, opts: &Options) -> TokenStream {
     if let Some((ms, _)) = opts.decay_ms {
         config = quote!(#config.decay_ms(#ms));
     }
+    if opts.mesh.is_some() {
+        config = quote!(#config.mesh(true));
+    }
     match opts.backing {
         Some((BackingKey::HugePages, _)) => {
             config = quote!(#config.backing(#krate::Backing::HugePages));

@@ -34,7 +34,8 @@ use proc_macro::TokenStream;
 /// (thread-cache size, at least 2, default 64), `decay_ms` (how long unused memory waits
 /// before it goes back to the OS, default 1000; 0 turns decay off — see
 /// `typool::PoolConfig::decay_ms`), `huge_pages` (segments on 2 MiB pages) or
-/// `numa = N` (segments bound to NUMA node N) — see `typool::Backing` —, `crate = "path"`
+/// `numa = N` (segments bound to NUMA node N) — see `typool::Backing` —, `mesh` (sparse
+/// pages can be meshed by `Pool::mesh`, see `typool::PoolConfig::mesh`), `crate = "path"`
 /// (where typool is, when renamed). The type must own its data (no lifetime parameters), not
 /// be a union, and not be zero-sized.
 ///

@@ -116,6 +116,7 @@ pub use alloc::pool_alloc::{PoolAlloc, PooledVec, StableVector};
 pub use alloc::slab::SlabAllocator;
 pub use arena::{Arena, ArenaStats, ArenaVec, Checkpoint};
 pub use engine::config::PoolConfig;
+pub use engine::mesh::MeshReport;
 #[cfg(not(typool_loom))]
 pub use observe::{TrackingAllocator, TrackingStats};
 pub use os::{Backing, BackingError, Granted};

@@ -138,7 +138,7 @@ const fn class_cache(i: usize) -> usize {
     }
 }
 
-const fn class_config(i: usize, backing: Backing) -> PoolConfig {
+const fn class_config(i: usize, backing: Backing, mesh: bool) -> PoolConfig {
     let first = (64 * 1024) / class_size(i);
     let first = if first < class_cache(i) {
         class_cache(i)
@@ -149,6 +149,7 @@ const fn class_config(i: usize, backing: Backing) -> PoolConfig {
         .initial(first)
         .cache(class_cache(i))
         .backing(backing)
+        .mesh(mesh)
 }
 
 const fn class_layout(i: usize) -> Layout {
@@ -263,8 +264,8 @@ impl Drop for SlabAllocator {
 }
 
 macro_rules! classes {
-    ($backing:ident; $($i:literal)*) => {
-        [$(RawPool::new(class_layout($i), class_config($i, $backing), slab_name, false),)*]
+    ($backing:ident, $mesh:ident; $($i:literal)*) => {
+        [$(RawPool::new(class_layout($i), class_config($i, $backing, $mesh), slab_name, false),)*]
     };
 }
 
@@ -316,8 +317,41 @@ impl SlabAllocator {
         /// assert_eq!(v[999], 999);
         /// ```
         pub const fn with_backing(backing: Backing) -> Self {
+            Self::with(backing, false)
+        }
+    }
+
+    loom_const_fn! {
+        /// As [`new`](Self::new), with meshing (see [`PoolConfig::mesh`]): every class's
+        /// segments live in memory files, and [`mesh`](Self::mesh) gives back the memory of
+        /// sparse pages without moving a block. Classes round their slots up to a power of
+        /// two (a 40-byte class takes 64-byte slots); requests past 4 KiB are served as by
+        /// [`new`](Self::new) and never meshed.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use typool::SlabAllocator;
+        ///
+        /// #[global_allocator]
+        /// static GLOBAL: SlabAllocator = SlabAllocator::with_mesh();
+        ///
+        /// let mut all: Vec<Box<[u8; 48]>> = (0..50_000).map(|i| Box::new([i as u8; 48])).collect();
+        /// let kept: Vec<_> = all.drain(..).step_by(10).collect();
+        /// drop(all);
+        /// GLOBAL.trim();
+        /// println!("{}", GLOBAL.mesh());
+        /// assert!(kept.iter().enumerate().all(|(k, b)| b[0] == (10 * k) as u8));
+        /// ```
+        pub const fn with_mesh() -> Self {
+            Self::with(Backing::Heap, true)
+        }
+    }
+
+    loom_const_fn! {
+        const fn with(backing: Backing, mesh: bool) -> Self {
             Self {
-                classes: classes!(backing; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
+                classes: classes!(backing, mesh; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
                     20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43),
                 threads: CacheTable::new(),
                 record: AtomicPtr::new(ptr::null_mut()),
@@ -666,6 +700,27 @@ impl SlabAllocator {
     /// The calling thread's cached free slots, those cached for threads that have exited, and
     /// every thread's stash come back first; each live thread's two magazines per class stay.
     pub fn trim(&self) -> usize {
+        self.flush_caches();
+        self.classes.iter().map(RawPool::trim).sum()
+    }
+
+    /// Meshes every class's sparse pages (see [`Pool::mesh`](crate::Pool::mesh)) in an
+    /// allocator made with [`with_mesh`](Self::with_mesh); an empty report otherwise. Blocks
+    /// never move; other threads may use and free them meanwhile.
+    ///
+    /// The calling thread's cached free blocks, those of exited threads and every stash come
+    /// back to their pages first, as in [`trim`](Self::trim).
+    pub fn mesh(&self) -> crate::MeshReport {
+        self.flush_caches();
+        self.classes
+            .iter()
+            .map(RawPool::mesh)
+            .fold(crate::MeshReport::default(), |a, b| a + b)
+    }
+
+    /// Puts the calling thread's cached free blocks, and those cached for threads that have
+    /// exited, back into their classes.
+    fn flush_caches(&self) {
         let flush = |t: &ThreadSlab| {
             for (pool, cache) in self.classes.iter().zip(&t.caches) {
                 pool.flush(cache);
@@ -675,7 +730,6 @@ impl SlabAllocator {
             flush(t);
         }
         self.threads.for_each_unowned(flush);
-        self.classes.iter().map(RawPool::trim).sum()
     }
 }
 

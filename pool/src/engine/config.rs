@@ -23,6 +23,8 @@ pub struct PoolConfig {
     pub(crate) backing: Backing,
     /// Milliseconds unused memory waits before it decays (0: never).
     pub(crate) decay: u32,
+    /// Segments in memory files, pages meshable (`engine/mesh.rs`).
+    pub(crate) meshed: bool,
 }
 
 impl PoolConfig {
@@ -46,6 +48,7 @@ impl PoolConfig {
             cache: Self::DEFAULT_CACHE,
             backing: Backing::Heap,
             decay: Self::DEFAULT_DECAY_MS,
+            meshed: false,
         }
     }
 
@@ -81,6 +84,50 @@ impl PoolConfig {
     /// dirty decay (10 s). Memory comes back within seconds of a peak, and a pool that cycles
     /// faster than that keeps its memory warm.
     pub const DEFAULT_DECAY_MS: u32 = 1000;
+
+    /// Meshing (`#[pooled(mesh)]`): the pool's segments live in memory files, so that
+    /// [`Pool::mesh`](crate::Pool::mesh) can give back the memory of sparse pages without
+    /// moving an object — two 4 KiB pages whose live slots sit at different offsets come to
+    /// share one physical page. Off by default.
+    ///
+    /// What it changes: slots are rounded up to a power of two (a 48-byte type takes 64), so
+    /// that every page holds whole slots; pages are 4 KiB instead of 64 KiB; a fresh page's
+    /// slots are handed out in random order; decay also meshes (a window of pages per
+    /// period); and `fork` copies the pool's committed memory for the child. The hit path is
+    /// the same instructions. Types larger than 4 KiB are not meshed (the option changes
+    /// nothing for them), nor are pools with a [`Backing`] other than [`Backing::Heap`], nor
+    /// any pool where memory files are unavailable (not Linux, Miri, AddressSanitizer
+    /// builds): [`Pool::mesh`](crate::Pool::mesh) then reports nothing done.
+    ///
+    /// While `mesh()` runs, a thread that writes an object in a page being meshed waits
+    /// (microseconds) in a `SIGSEGV` handler typool installs, chained to any installed
+    /// before; a *system call* that writes into such a page (`read(2)` into a pooled buffer)
+    /// fails with `EFAULT` instead. Don't let the kernel write into a `mesh` pool's objects
+    /// while it meshes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Pool, PoolConfig};
+    ///
+    /// static POOL: Pool<[u64; 8]> = Pool::with_config(PoolConfig::new().mesh(true));
+    /// let mut all: Vec<_> = (0..20_000u64).map(|i| POOL.alloc([i; 8])).collect();
+    /// // Keep every 16th: each page keeps four objects, and no page is empty.
+    /// let mut kept = Vec::new();
+    /// for (i, h) in all.drain(..).enumerate() {
+    ///     if i % 16 == 0 { kept.push(h) }
+    /// }
+    /// POOL.trim();
+    /// let report = POOL.mesh();
+    /// println!("{report}");
+    /// # #[cfg(all(target_os = "linux", not(miri)))]
+    /// assert!(report.pages_meshed > 0);
+    /// assert!(kept.iter().enumerate().all(|(k, h)| h[0] == 16 * k as u64));
+    /// ```
+    pub const fn mesh(mut self, on: bool) -> Self {
+        self.meshed = on;
+        self
+    }
 
     /// Where the pool's segments come from (see [`Backing`]; `#[pooled(huge_pages)]` and
     /// `#[pooled(numa = N)]` set it). With [`Backing::HugePages`] every segment is a whole

@@ -15,11 +15,12 @@
 //! | `depot` | lock-free stacks of magazines, tagged against ABA: each thread's stash and the shared depot |
 //! | `segment` | segments and their pages: where free slots are below the depot; give-back to the OS |
 //! | `decay` | when unused memory goes back without a call: the policy and its clocks |
+//! | `mesh` | meshing: which pages share a physical page, who owns each offset, [`MeshReport`](crate::MeshReport) |
 //! | `span_map` | the segments' carved ranges, readable without a lock: ownership checks |
 //! | `table` | per-thread caches for pools without a derived `thread_local!`, and for slabs |
 //! | `record` | the pool's heap part (segments, registry) that `stats()` reads; the process-wide list behind `stats::all()` |
 //! | `counters` | per-cache event counters and the registry that sums them for `stats()` |
-//! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size, backing, decay |
+//! | `config` | [`PoolConfig`](crate::PoolConfig): initial size, bound, cache size, backing, decay, mesh |
 //! | `guard` | free-list integrity: encoded links and free tags (debug builds, and `hardened`) |
 //! | `misuse` | how a double free or a foreign pointer is reported: no allocation, then abort |
 //! | `poison` | ASan poisoning of free slots (`--cfg typool_asan`; nothing otherwise) |
@@ -39,6 +40,7 @@ pub(crate) mod decay;
 pub(crate) mod depot;
 pub(crate) mod guard;
 pub(crate) mod magazine;
+pub(crate) mod mesh;
 pub(crate) mod misuse;
 pub(crate) mod poison;
 pub(crate) mod raw;

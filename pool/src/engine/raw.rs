@@ -18,15 +18,16 @@ use crate::engine::decay::Decay;
 use crate::engine::depot::Depot;
 use crate::engine::guard::{Owner, Secret};
 use crate::engine::magazine::{FreeSlot, Magazine};
+use crate::engine::mesh::{self, MeshReport, Tally};
 use crate::engine::record::{self, Record};
 use crate::engine::segment::{Home, Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
 use crate::os::Granted;
 use crate::stats::PoolStats;
-#[cfg(typool_checked)]
-use crate::sync::AtomicUsize;
-use crate::sync::{lock, loom_const_fn, AtomicPtr, Locked, MutexGuard, Ordering};
+use crate::sync::{lock, loom_const_fn, AtomicPtr, AtomicUsize, Locked, MutexGuard, Ordering};
+use core::time::Duration;
 use std::alloc::{handle_alloc_error, Layout};
+use std::time::Instant;
 
 pub(crate) struct RawPool {
     slot: SlotLayout,
@@ -47,6 +48,8 @@ pub(crate) struct RawPool {
     record: AtomicPtr<Record>,
     /// Whether the record goes on the process-wide list (typed pools; not slab classes).
     listed: bool,
+    /// Where the next decay step's meshing starts (an address; `mesh` pools).
+    mesh_cursor: AtomicUsize,
 }
 
 impl core::fmt::Debug for RawPool {
@@ -68,12 +71,13 @@ impl RawPool {
             name: fn() -> &'static str,
             listed: bool,
         ) -> Self {
+            let slot = if listed {
+                SlotLayout::for_objects(object)
+            } else {
+                SlotLayout::for_layout(object)
+            };
             Self {
-                slot: if listed {
-                    SlotLayout::for_objects(object)
-                } else {
-                    SlotLayout::for_layout(object)
-                },
+                slot: if config.meshed { slot.meshed() } else { slot },
                 config,
                 name,
                 #[cfg(typool_checked)]
@@ -83,6 +87,7 @@ impl RawPool {
                 decay: Decay::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),
                 listed,
+                mesh_cursor: AtomicUsize::new(0),
             }
         }
     }
@@ -320,6 +325,63 @@ impl RawPool {
         });
         self.reap_depot(r);
         self.release(r, true);
+        if self.slot.mesh {
+            self.mesh_windows(r, DECAY_MESH_WINDOWS, true);
+        }
+    }
+
+    /// Meshes sparse pages onto others and gives their memory back (`engine/mesh.rs`): first
+    /// every stash and the depot go back into their pages, as in [`trim`](Self::trim), then
+    /// the pages are looked at a window at a time, each window one hold of the grow lock.
+    pub(crate) fn mesh(&self) -> MeshReport {
+        let Some(r) = self.existing_record().filter(|_| self.slot.mesh) else {
+            return MeshReport::default();
+        };
+        lock(&r.registry).for_each(|cache| self.unstash(r, cache));
+        self.reap_depot(r);
+        self.mesh_windows(r, usize::MAX, false)
+    }
+
+    /// Up to `windows` windows of meshing, from the start (or, `resume`, from where the last
+    /// decay step stopped): each window planned in one hold of the grow lock, then meshed
+    /// [`PAIRS_PER_HOLD`](mesh::PAIRS_PER_HOLD) pairs per hold.
+    fn mesh_windows(&self, r: &Record, windows: usize, resume: bool) -> MeshReport {
+        let secret = self.secret();
+        let mut tally = Tally::default();
+        let mut pause = Duration::ZERO;
+        let mut plan = mesh::Plan::new();
+        let mut cursor = if resume {
+            self.mesh_cursor.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        'windows: for _ in 0..windows {
+            let mut segs = lock(&r.segments);
+            let start = Instant::now();
+            let more = segs.plan_mesh(self.slot, secret, &mut cursor, &mut plan);
+            pause += start.elapsed();
+            drop(segs);
+            for chunk in plan.pairs().chunks(mesh::PAIRS_PER_HOLD) {
+                let mut segs = lock(&r.segments);
+                let start = Instant::now();
+                let refused = chunk.iter().any(|&pair| {
+                    segs.mesh_planned(self.slot, secret, pair, &mut tally)
+                        .is_err()
+                });
+                pause += start.elapsed();
+                if refused {
+                    break 'windows;
+                }
+            }
+            if !more {
+                cursor = 0;
+                break;
+            }
+        }
+        if resume {
+            self.mesh_cursor.store(cursor, Ordering::Relaxed);
+        }
+        MeshReport::from_tally(tally, pause)
     }
 
     /// Moves every magazine of `cache`'s stash to the depot, each under the grow lock.
@@ -488,6 +550,10 @@ impl RawPool {
 
 /// Pages [`RawPool::trim`] gives back per hold of the grow lock (each an `madvise` call).
 const RELEASE_BUDGET: usize = 32;
+
+/// Windows of pages a decay step meshes in a `mesh` pool (`engine/mesh.rs`): the rate limit
+/// of meshing without a call: one window (1024 pages) per decay period.
+const DECAY_MESH_WINDOWS: usize = 1;
 
 impl Drop for RawPool {
     fn drop(&mut self) {

@@ -51,7 +51,9 @@
 
 use crate::engine::guard::Secret;
 use crate::engine::magazine::{FreeSlot, Magazine, Top};
+use crate::engine::mesh::{self, Occupancy, Tally};
 use crate::engine::poison;
+use crate::os::mesh::MESH_PAGE;
 use crate::os::{sys_vec, Backing, Granted, Region, SysVec, HUGE_PAGE};
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -70,6 +72,11 @@ pub(crate) struct SlotLayout {
     /// The slot ends with a word for its object's allocation site (feature `track-sites`,
     /// typed pools): see `typed/sites.rs`.
     pub(crate) site: bool,
+    /// Where the site word is, from the slot's start (slots with `site` only).
+    pub(crate) site_at: usize,
+    /// Pages are single 4 KiB pages that can be meshed (`engine/mesh.rs`): the slot's size is
+    /// a power of two, so every page holds whole slots.
+    pub(crate) mesh: bool,
 }
 
 impl SlotLayout {
@@ -92,6 +99,8 @@ impl SlotLayout {
             size: (size + align - 1) & !(align - 1),
             align,
             site: false,
+            site_at: 0,
+            mesh: false,
         }
     }
 
@@ -108,12 +117,28 @@ impl SlotLayout {
             size: (size + slot.align - 1) & !(slot.align - 1),
             align: slot.align,
             site: true,
+            site_at: slot.size,
+            mesh: false,
+        }
+    }
+
+    /// This layout for a `mesh` pool: the size rounded up to a power of two, so that every
+    /// 4 KiB page holds whole slots and pages can be meshed. A slot larger than a page (or
+    /// aligned to more) cannot be meshed and stays as it is.
+    pub(crate) const fn meshed(self) -> Self {
+        if self.size > MESH_PAGE || self.align > MESH_PAGE {
+            return self;
+        }
+        Self {
+            size: self.size.next_power_of_two(),
+            mesh: true,
+            ..self
         }
     }
 
     /// Where a slot's site word is, from its start (slots with `site` only).
     pub(crate) const fn site_offset(&self) -> usize {
-        self.size - core::mem::size_of::<usize>()
+        self.site_at
     }
 
     fn segment(&self, slots: usize) -> Option<Layout> {
@@ -121,9 +146,12 @@ impl SlotLayout {
         Layout::from_size_align(bytes, self.align.max(SEGMENT_ALIGN)).ok()
     }
 
-    /// Slots per page: [`PAGE_BYTES`] of them, at least one.
+    /// Slots per page: [`PAGE_BYTES`] of them, at least one; a 4 KiB page of them in a
+    /// `mesh` pool.
     pub(crate) const fn page_slots(&self) -> usize {
-        if self.size >= PAGE_BYTES {
+        if self.mesh {
+            MESH_PAGE / self.size
+        } else if self.size >= PAGE_BYTES {
             1
         } else {
             PAGE_BYTES / self.size
@@ -136,13 +164,18 @@ pub(crate) const PAGE_BYTES: usize = 64 * 1024;
 
 /// The bookkeeping of one page (see the module docs).
 ///
-/// Invariant: `free_len <= fresh <= n` (the page's slot count); the chain from `free` holds
-/// exactly `free_len` distinct slots of the page with index below `fresh`, and ends at null.
+/// Invariant: `free_len + lent <= fresh <= n` (the page's slot count); the chain from `free`
+/// holds exactly `free_len` distinct slots of the page with index below `fresh`, and ends at
+/// null; `lent` is 0 unless the page is meshed (`engine/mesh.rs`).
 #[derive(Clone, Copy, Debug)]
 struct Page {
     free: *mut FreeSlot,
     free_len: u32,
     fresh: u32,
+    /// Slots of the page that belong to the other side of a mesh: of a target page, the
+    /// offsets its sources' slots hold; of a source page, every offset it does not hold. They
+    /// are neither free here nor out (`engine/mesh.rs`).
+    lent: u16,
     /// Empty since the last decay step looked (`engine/decay.rs`): the next one releases it.
     idle: bool,
     /// The [`Home`] that carves this page's untouched slots (its address), or 0.
@@ -154,12 +187,18 @@ impl Page {
         free: core::ptr::null_mut(),
         free_len: 0,
         fresh: 0,
+        lent: 0,
         idle: false,
         owner: 0,
     };
 
     fn out(&self) -> u32 {
-        self.fresh - self.free_len
+        self.fresh - self.free_len - u32::from(self.lent)
+    }
+
+    /// All the page's slots are here and none is lent: no one can reach its memory.
+    fn empty(&self) -> bool {
+        self.out() == 0 && self.lent == 0
     }
 }
 
@@ -174,6 +213,9 @@ struct Segment {
     pages: SysVec<Page>,
     /// No page below this one has a free slot.
     low: usize,
+    /// Per page of a segment in a memory file (empty otherwise): the address of the page it
+    /// is meshed onto, or 0 (`engine/mesh.rs`).
+    targets: SysVec<usize>,
 }
 
 impl Segment {
@@ -203,7 +245,17 @@ impl Segment {
     }
 
     fn is_empty(&self) -> bool {
-        self.pages.iter().all(|p| p.out() == 0)
+        self.pages.iter().all(Page::empty)
+    }
+
+    /// The page that page `p` is meshed onto (its first byte), or 0.
+    fn target(&self, p: usize) -> usize {
+        self.targets.get(p).copied().unwrap_or(0)
+    }
+
+    /// Offset of page `p`'s first byte in the segment.
+    fn page_offset(&self, slot: SlotLayout, p: usize) -> usize {
+        p * slot.page_slots() * slot.size
     }
 }
 
@@ -247,6 +299,8 @@ pub(crate) struct Segments {
     committed: usize,
     /// Where new segments come from.
     backing: Backing,
+    /// The order of fresh slots in `mesh` pools.
+    shuffle: mesh::Shuffle,
 }
 
 // SAFETY: a `Segments` owns its blocks outright, and the free chains in them; the raw
@@ -261,6 +315,7 @@ impl Segments {
             reserved: 0,
             committed: 0,
             backing,
+            shuffle: mesh::Shuffle::new(),
         }
     }
 
@@ -410,6 +465,7 @@ impl Segments {
         home: &Home,
         anyone: bool,
     ) {
+        let mut shuffle = self.shuffle;
         let owner = self.list[s].pages[p].owner;
         if owner == 0 {
             self.leave(slot, home);
@@ -437,8 +493,22 @@ impl Segments {
             self.committed += n * slot.size;
         }
         let k = (want - mag.len).min(n as u32 - page.fresh);
-        // Pushed in reverse, so the magazine hands untouched slots out in address order.
-        for i in (page.fresh..page.fresh + k).rev() {
+        // Pushed in reverse, so the magazine hands untouched slots out in address order; in
+        // random order in a `mesh` pool (`engine/mesh.rs`).
+        let mut order = [0u16; mesh::MAX_SLOTS];
+        let order = if slot.mesh {
+            let order = &mut order[..k as usize];
+            for (o, i) in order.iter_mut().zip(page.fresh..) {
+                *o = i as u16;
+            }
+            shuffle.shuffle(order);
+            &*order
+        } else {
+            &[]
+        };
+        let untouched = (page.fresh..page.fresh + k).rev();
+        for (j, i) in untouched.enumerate() {
+            let i = order.get(j).map_or(i, |&o| u32::from(o));
             let at = seg.slot_at(slot, p, i as usize);
             if slot.site {
                 // No site yet: the word is read by the leak walks from now on.
@@ -459,6 +529,7 @@ impl Segments {
         let touched = p * slot.page_slots() + page.fresh as usize;
         seg.carved = seg.carved.max(touched);
         seg.pages[p] = page;
+        self.shuffle = shuffle;
     }
 
     /// Puts every slot of `mag` back into its page. `mag` holds free slots of these segments,
@@ -474,12 +545,266 @@ impl Segments {
                 secret.link(at, Top::new(page.free, page.free_len));
                 page.free = at;
                 page.free_len += 1;
-                debug_assert!(page.free_len <= page.fresh, "a slot came back twice");
+                debug_assert!(
+                    page.free_len + u32::from(page.lent) <= page.fresh,
+                    "a slot came back twice"
+                );
                 poison::free_slot(at, slot.size);
                 seg.low = seg.low.min(p);
                 self.low = self.low.min(s);
+                if page.out() == 0 && seg.target(p) != 0 {
+                    self.unmesh(slot, secret, s, p);
+                }
             })
         };
+    }
+
+    /// Plans the meshing of the next window of pages at or above address `cursor`
+    /// (`engine/mesh.rs`): fills `plan` with `(source, target)` page addresses, and moves
+    /// `cursor` past the window. Whether pages are left.
+    pub(crate) fn plan_mesh(
+        &mut self,
+        slot: SlotLayout,
+        secret: Secret,
+        cursor: &mut usize,
+        plan: &mut mesh::Plan,
+    ) -> bool {
+        plan.clear();
+        if !slot.mesh {
+            return false;
+        }
+        let mut more = false;
+        'scan: for s in 0..self.list.len() {
+            let seg = &self.list[s];
+            if seg.region.mesh_file().is_none() {
+                continue;
+            }
+            for p in 0..seg.pages.len() {
+                let addr = seg.slot_at(slot, p, 0).addr();
+                if addr < *cursor || !self.meshable(slot, s, p) {
+                    continue;
+                }
+                if plan.is_full() {
+                    *cursor = addr;
+                    more = true;
+                    break 'scan;
+                }
+                let candidate = mesh::Candidate {
+                    occupied: self.occupied(slot, secret, s, p),
+                    plain: seg.pages[p].lent == 0,
+                };
+                if !plan.consider(addr, candidate) {
+                    break 'scan; // no memory for the plan: mesh what it holds
+                }
+            }
+        }
+        if !more {
+            *cursor = usize::MAX;
+        }
+        plan.pair();
+        more
+    }
+
+    /// Whether page `p` of segment `s` may take part in a mesh: touched, not empty, not full,
+    /// not meshed onto another.
+    fn meshable(&self, slot: SlotLayout, s: usize, p: usize) -> bool {
+        let seg = &self.list[s];
+        let page = seg.pages[p];
+        let full = page.free_len == 0 && page.fresh as usize == seg.page_len(slot, p);
+        page.fresh > 0 && page.out() > 0 && !full && seg.target(p) == 0
+    }
+
+    /// Meshes the page at `source` onto the page at `target` (first slots' addresses) if they
+    /// still can be — pages change between the plan and this call, since the grow lock is let
+    /// go between them — adding it to `tally`. `Err` when the system refused (stop meshing).
+    pub(crate) fn mesh_planned(
+        &mut self,
+        slot: SlotLayout,
+        secret: Secret,
+        (source, target): (usize, usize),
+        tally: &mut Tally,
+    ) -> Result<(), ()> {
+        let (Some((s, p)), Some((ts, tp))) = (self.find(slot, source), self.find(slot, target))
+        else {
+            return Ok(()); // a segment went back meanwhile
+        };
+        let both =
+            self.list[s].region.mesh_file().is_some() && self.list[ts].region.mesh_file().is_some();
+        if !both
+            || !self.meshable(slot, s, p)
+            || !self.meshable(slot, ts, tp)
+            || self.list[s].pages[p].lent != 0
+            || (s, p) == (ts, tp)
+        {
+            return Ok(());
+        }
+        let occupied = self.occupied(slot, secret, s, p);
+        if !occupied.disjoint(&self.occupied(slot, secret, ts, tp)) {
+            return Ok(());
+        }
+        if !self.mesh_pair(slot, secret, (s, p), (ts, tp), &occupied) {
+            return Err(());
+        }
+        tally.pages += 1;
+        tally.bytes += MESH_PAGE;
+        Ok(())
+    }
+
+    /// The occupied slots of page `p` of segment `s`: touched, and not in its chain.
+    fn occupied(&self, slot: SlotLayout, secret: Secret, s: usize, p: usize) -> Occupancy {
+        let seg = &self.list[s];
+        let page = seg.pages[p];
+        let mut o = Occupancy::first(page.fresh as usize);
+        let base = seg.slot_at(slot, p, 0).addr();
+        let mut at = page.free;
+        for _ in 0..page.free_len {
+            o.set((at.addr() - base) / slot.size, false);
+            // SAFETY: `at` is in the page's chain, which this layer owns (the invariant).
+            at = unsafe { secret.next(at) }.head();
+        }
+        o
+    }
+
+    /// Meshes page `source` onto page `target`, `occupied` being the source's occupied slots,
+    /// disjoint from the target's. Whether it was done; if not, both pages are as they were.
+    fn mesh_pair(
+        &mut self,
+        slot: SlotLayout,
+        secret: Secret,
+        (s, p): (usize, usize),
+        (ts, tp): (usize, usize),
+        occupied: &Occupancy,
+    ) -> bool {
+        let n = self.list[ts].page_len(slot, tp);
+        // The target's untouched slots join its chain (the page is committed already), then
+        // the source's occupied offsets leave it: the target never hands them out again.
+        let mut page = self.list[ts].pages[tp];
+        for i in (page.fresh as usize..n).rev() {
+            let at = self.list[ts].slot_at(slot, tp, i);
+            // SAFETY: an untouched slot of a page the grow lock's holder owns, sized and
+            // aligned for a link, in no chain.
+            unsafe { secret.link(at, Top::new(page.free, page.free_len)) };
+            page.free = at;
+            page.free_len += 1;
+        }
+        page.fresh = n as u32;
+        let base = self.list[ts].slot_at(slot, tp, 0).addr();
+        let (mut kept, mut kept_len) = (core::ptr::null_mut(), 0);
+        let mut at = page.free;
+        for _ in 0..page.free_len {
+            // SAFETY: `at` is in the target's chain, which we own; read before relinking.
+            let next = unsafe { secret.next(at) }.head();
+            if !occupied.get((at.addr() - base) / slot.size) {
+                // SAFETY: a free slot of the chain we are rebuilding.
+                unsafe { secret.link(at, Top::new(kept, kept_len)) };
+                kept = at;
+                kept_len += 1;
+            }
+            at = next;
+        }
+        page.free = kept;
+        page.free_len = kept_len;
+        self.list[ts].pages[tp] = page;
+        let lent = occupied.count();
+        let src = &self.list[s];
+        let dst = &self.list[ts];
+        let (Some(from), Some(onto)) = (src.region.mesh_file(), dst.region.mesh_file()) else {
+            unreachable!("only pages of memory files are meshed")
+        };
+        let (offset, target_offset) = (src.page_offset(slot, p), dst.page_offset(slot, tp));
+        let copy = || {
+            for i in occupied.iter() {
+                let from = src.slot_at(slot, p, i).cast::<u8>();
+                let to = dst.slot_at(slot, tp, i).cast::<u8>();
+                // SAFETY: both are slots of live segments; `to` is an offset the source owns
+                // and the target just took out of its chain, so no one reads or writes it;
+                // `from` is write-protected, so no one writes it while we read (`os/mesh.rs`).
+                unsafe { core::ptr::copy_nonoverlapping(from, to, slot.size) };
+            }
+        };
+        // SAFETY: both pages are whole pages of memory files; the source is plain (not
+        // meshed); `copy` writes only offsets no one can reach and copies every occupied
+        // slot, which are all the bytes anyone may read or write in the source.
+        let done = unsafe { from.mesh_onto(offset, onto, target_offset, copy) };
+        if !done {
+            // The target takes the offsets back: they are free, and in no chain.
+            let mut page = self.list[ts].pages[tp];
+            for i in occupied.iter() {
+                let at = self.list[ts].slot_at(slot, tp, i);
+                // SAFETY: as when the chain was rebuilt above.
+                unsafe { secret.link(at, Top::new(page.free, page.free_len)) };
+                page.free = at;
+                page.free_len += 1;
+            }
+            self.list[ts].pages[tp] = page;
+            return false;
+        }
+        let target = self.list[ts].slot_at(slot, tp, 0).addr();
+        self.list[ts].pages[tp].lent += lent as u16;
+        let n = self.list[s].page_len(slot, p) as u32;
+        let seg = &mut self.list[s];
+        seg.pages[p] = Page {
+            free: core::ptr::null_mut(),
+            free_len: 0,
+            fresh: n,
+            lent: (n - lent) as u16,
+            idle: false,
+            owner: seg.pages[p].owner,
+        };
+        seg.targets[p] = target;
+        self.committed -= n as usize * slot.size;
+        true
+    }
+
+    /// Ends the mesh of page `p` of segment `s`, all of whose slots came back: its slots go
+    /// to the target's chain, and its addresses back onto its own file page.
+    fn unmesh(&mut self, slot: SlotLayout, secret: Secret, s: usize, p: usize) {
+        let Some((ts, tp)) = self.find(slot, self.list[s].target(p)) else {
+            unreachable!("a meshed page's target is a page of these segments")
+        };
+        let source = self.list[s].pages[p];
+        let mut page = self.list[ts].pages[tp];
+        let base = self.list[s].slot_at(slot, p, 0).addr();
+        let mut at = source.free;
+        for _ in 0..source.free_len {
+            // SAFETY: `at` is in the source's chain, which we own; read before relinking.
+            let next = unsafe { secret.next(at) }.head();
+            let i = (at.addr() - base) / slot.size;
+            let to = self.list[ts].slot_at(slot, tp, i);
+            // SAFETY: the same bytes as `at` (the pages share a physical page), a free slot
+            // the target owns from now on, in no chain.
+            unsafe { secret.link(to, Top::new(page.free, page.free_len)) };
+            page.free = to;
+            page.free_len += 1;
+            at = next;
+        }
+        page.lent -= source.free_len as u16;
+        self.list[ts].pages[tp] = page;
+        self.list[ts].low = self.list[ts].low.min(tp);
+        self.low = self.low.min(ts);
+        let seg = &mut self.list[s];
+        let n = seg.page_len(slot, p) as u32;
+        let offset = seg.page_offset(slot, p);
+        let file = seg
+            .region
+            .mesh_file()
+            .expect("a meshed page is in a memory file");
+        // SAFETY: the page was meshed, and all its slots are now the target's: no one needs
+        // its bytes.
+        if unsafe { file.restore(offset) } {
+            seg.pages[p] = Page::UNTOUCHED;
+            seg.targets[p] = 0;
+        } else {
+            // Still meshed, with nothing of its own: every offset is lent, none ever handed out.
+            seg.pages[p] = Page {
+                free: core::ptr::null_mut(),
+                free_len: 0,
+                fresh: n,
+                lent: n as u16,
+                idle: false,
+                owner: 0,
+            };
+        }
     }
 
     /// The (segment, page) `at` lies in.
@@ -524,7 +849,17 @@ impl Segments {
             let seg = &mut self.list[index];
             for p in 0..seg.pages.len() {
                 let page = seg.pages[p];
-                if page.fresh == 0 || page.out() > 0 {
+                if page.fresh == 0 || !page.empty() {
+                    if page.fresh > 0 && std::env::var_os("MESH_DEBUG").is_some() {
+                        eprintln!(
+                            "skip page {p} out {} lent {} free_len {} fresh {} target {:x}",
+                            page.out(),
+                            page.lent,
+                            page.free_len,
+                            page.fresh,
+                            seg.target(p)
+                        );
+                    }
                     continue;
                 }
                 if aged && !page.idle {
@@ -594,7 +929,7 @@ impl Segments {
             // address user space gets unless it asks for more); one that does not is refused
             // like a failed request.
             let region = layout
-                .and_then(|layout| Region::new(layout, self.backing).ok())
+                .and_then(|layout| self.region(slot, layout))
                 .filter(|r| Top::holds(r.ptr().as_ptr().addr().saturating_add(bytes)));
             if let Some(region) = region {
                 self.insert(slot, region, slots);
@@ -605,6 +940,17 @@ impl Segments {
             }
             slots = (slots / 2).max(need);
         }
+    }
+
+    /// A block for a segment: in a memory file of its own for a `mesh` pool on the heap
+    /// backing (a plain block where there are none), else from the backing.
+    fn region(&self, slot: SlotLayout, layout: Layout) -> Option<Region> {
+        if slot.mesh && self.backing == Backing::Heap {
+            if let Some(region) = Region::mesh(layout) {
+                return Some(region);
+            }
+        }
+        Region::new(layout, self.backing).ok()
     }
 
     /// `slots` rounded up to whole huge pages for a huge-page backing.
@@ -624,6 +970,10 @@ impl Segments {
         let pages = capacity.div_ceil(slot.page_slots());
         let mut list = sys_vec();
         list.resize(pages, Page::UNTOUCHED);
+        let mut targets = sys_vec();
+        if region.mesh_file().is_some() {
+            targets.resize(pages, 0);
+        }
         let base = region.ptr().as_ptr().addr();
         let at = self
             .list
@@ -636,6 +986,7 @@ impl Segments {
                 carved: 0,
                 pages: list,
                 low: 0,
+                targets,
             },
         );
         self.low = self.low.min(at);
@@ -719,7 +1070,9 @@ mod tests {
             SlotLayout {
                 size: LINK,
                 align: 8,
-                site: false
+                site: false,
+                site_at: 0,
+                mesh: false,
             }
         );
         assert_eq!(
@@ -727,7 +1080,9 @@ mod tests {
             SlotLayout {
                 size: 16,
                 align: 8,
-                site: false
+                site: false,
+                site_at: 0,
+                mesh: false,
             }
         );
         assert_eq!(
@@ -735,7 +1090,9 @@ mod tests {
             SlotLayout {
                 size: 64,
                 align: 64,
-                site: false
+                site: false,
+                site_at: 0,
+                mesh: false,
             }
         );
     }

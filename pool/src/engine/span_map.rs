@@ -158,6 +158,8 @@ mod tests {
         size: 16,
         align: 8,
         site: false,
+        site_at: 0,
+        mesh: false,
     };
 
     #[test]

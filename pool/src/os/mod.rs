@@ -20,6 +20,7 @@
 //! | `huge` | huge pages: `MAP_HUGETLB`, else `madvise(MADV_HUGEPAGE)`, else plain |
 //! | `numa` | `mbind` to a node, else plain |
 //! | `file` | shared mappings of a file (memmap2), laid end to end |
+//! | `mesh` | memory files of their own, whose pages can be meshed onto each other (`mesh` pools) |
 //! | `sys_vec` | [`SysVec`]: bookkeeping that never touches the global allocator |
 //! | `asan` | AddressSanitizer's manual poisoning (`--cfg typool_asan`; nothing otherwise) |
 
@@ -29,6 +30,7 @@ mod backing;
 mod file;
 mod huge;
 pub(crate) mod map;
+pub(crate) mod mesh;
 mod numa;
 mod region;
 mod sys_vec;

@@ -29,6 +29,9 @@ enum Source {
     /// A shared mapping of a file; `ptr` lies inside it. Dropping it unmaps.
     #[cfg(all(unix, not(miri)))]
     File { _mapping: super::file::Mapping },
+    /// A memory file of its own, for meshing (`mesh.rs`); `ptr` is its start. Dropping it
+    /// unmaps and closes.
+    Mesh(super::mesh::File),
 }
 
 // SAFETY: a `Region` owns its block outright (see the invariant) and has no interior state;
@@ -81,6 +84,30 @@ impl Region {
         })
     }
 
+    /// A block for `layout` in a memory file of its own, whose pages can be meshed
+    /// ([`mesh_file`](Self::mesh_file)); `None` where memory files cannot be had (then the
+    /// caller takes an ordinary region).
+    pub(crate) fn mesh(layout: Layout) -> Option<Region> {
+        if layout.align() > super::mesh::MESH_PAGE {
+            return None;
+        }
+        let file = super::mesh::File::new(layout.size())?;
+        Some(Region {
+            ptr: file.ptr(),
+            layout,
+            source: Source::Mesh(file),
+            granted: Granted::Heap,
+        })
+    }
+
+    /// The memory file behind the block, if it is one (see [`mesh`](Self::mesh)).
+    pub(crate) fn mesh_file(&self) -> Option<&super::mesh::File> {
+        match &self.source {
+            Source::Mesh(file) => Some(file),
+            _ => None,
+        }
+    }
+
     /// The first byte.
     pub(crate) fn ptr(&self) -> NonNull<u8> {
         self.ptr
@@ -100,8 +127,12 @@ impl Region {
     ///
     /// Nothing needs the bytes of the range any more (they may read as zero afterwards).
     pub(crate) unsafe fn discard(&self, offset: usize, len: usize) -> usize {
-        let Source::Anon { len: mapped } = self.source else {
-            return 0;
+        let mapped = match &self.source {
+            Source::Anon { len } => *len,
+            // SAFETY: forwarded from the caller (and a page meshed onto another is never
+            // empty, so the range holds none).
+            Source::Mesh(file) => return unsafe { file.punch(offset, len) },
+            _ => return 0,
         };
         let granule = match self.granted {
             Granted::HugePages => HUGE_PAGE,
@@ -162,6 +193,8 @@ impl Drop for Region {
             // The mapping unmaps itself when the field drops.
             #[cfg(all(unix, not(miri)))]
             Source::File { .. } => {}
+            // The file unmaps and closes itself when the field drops.
+            Source::Mesh(_) => {}
         }
     }
 }

@@ -39,7 +39,7 @@
 //! it is. A hit on a thread cache takes no lock and never passes the gate.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 /// How many counters sections spread over.
 const STRIPES: usize = 16;
@@ -55,6 +55,35 @@ static FORKING: AtomicBool = AtomicBool::new(false);
 static HANDLERS: AtomicU8 = AtomicU8::new(0);
 /// Which stripe the next thread takes.
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+/// What a layer above does at a fork while the gate is closed (no typool lock held, no
+/// slow path running): `prepare` in the forking thread just before the copy, `parent` and
+/// `child` just after it, each before the gate opens. The memory files of `mesh` pools use
+/// them (`os/mesh.rs`).
+pub(crate) struct Hooks {
+    pub(crate) prepare: fn(),
+    pub(crate) parent: fn(),
+    pub(crate) child: fn(),
+}
+
+/// The hooks, once set; null before.
+static HOOKS: AtomicPtr<Hooks> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the fork hooks (once; a second call changes nothing).
+pub(crate) fn set_hooks(hooks: &'static Hooks) {
+    let _ = HOOKS.compare_exchange(
+        core::ptr::null_mut(),
+        core::ptr::from_ref(hooks).cast_mut(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+}
+
+/// The hooks, if set.
+fn hooks() -> Option<&'static Hooks> {
+    // SAFETY: the pointer is null or was made from a `&'static Hooks` in `set_hooks`.
+    unsafe { HOOKS.load(Ordering::Acquire).as_ref() }
+}
 
 /// One thread's place at the gate. No destructor, so it can be used during thread exit.
 struct Local {
@@ -143,7 +172,7 @@ fn register_handlers() {
     // `fork`'s handlers may not call.
     unsafe {
         // The only error is ENOMEM; a process that cannot register stays ungated, as it was.
-        libc::pthread_atfork(Some(prepare), Some(resume), Some(resume));
+        libc::pthread_atfork(Some(prepare), Some(resume_parent), Some(resume_child));
     }
     HANDLERS.store(2, Ordering::Release);
 }
@@ -170,10 +199,31 @@ extern "C" fn prepare() {
             std::thread::yield_now();
         }
     }
+    if let Some(hooks) = hooks() {
+        (hooks.prepare)();
+    }
+}
+
+/// After the copy, in the parent: the hook, then the gate opens.
+#[cfg(all(unix, not(miri)))]
+extern "C" fn resume_parent() {
+    if let Some(hooks) = hooks() {
+        (hooks.parent)();
+    }
+    resume();
+}
+
+/// After the copy, in the child: the hook, then the gate opens.
+#[cfg(all(unix, not(miri)))]
+extern "C" fn resume_child() {
+    if let Some(hooks) = hooks() {
+        (hooks.child)();
+    }
+    resume();
 }
 
 /// Runs just after the copy, in the parent and in the child: opens the gate.
-extern "C" fn resume() {
+fn resume() {
     LOCAL.with(|local| local.forker.set(false));
     FORKING.store(false, Ordering::SeqCst);
 }

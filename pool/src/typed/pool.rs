@@ -288,6 +288,41 @@ impl<T> Pool<T> {
         self.raw.trim()
     }
 
+    /// Gives back the memory of sparse pages without moving an object, in a pool made with
+    /// [`PoolConfig::mesh`](crate::PoolConfig::mesh) (`#[pooled(mesh)]`): pages whose live
+    /// objects sit at different offsets come to share one physical page, and the other's
+    /// memory goes back to the OS. Every `PoolBox`, `Handle` and reference stays valid, and
+    /// other threads may read, write and free objects meanwhile. A pool without `mesh`
+    /// returns an empty report.
+    ///
+    /// Best after [`trim`](Self::trim) (which gives back the pages that are entirely free):
+    /// `mesh` then works on what is left, a window of 64 pages per hold of the pool's lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typool::{Pool, PoolConfig};
+    ///
+    /// let plain: Pool<u64> = Pool::new();
+    /// assert_eq!(plain.mesh().pages_meshed, 0);
+    ///
+    /// let pool: Pool<[u8; 64]> = Pool::with_config(PoolConfig::new().mesh(true));
+    /// let mut all: Vec<_> = (0..10_000).map(|i| pool.alloc([i as u8; 64])).collect();
+    /// let kept: Vec<_> = all.drain(..).step_by(10).collect();
+    /// pool.trim();
+    /// let before = pool.stats().bytes_committed;
+    /// let report = pool.mesh();
+    /// assert_eq!(pool.stats().bytes_committed, before - report.bytes_released);
+    /// assert!(kept.iter().enumerate().all(|(k, h)| h[0] == (10 * k) as u8));
+    /// ```
+    pub fn mesh(&self) -> crate::MeshReport {
+        if let Some(cache) = self.table.get() {
+            self.raw.flush(cache);
+        }
+        self.table.for_each_unowned(|cache| self.raw.flush(cache));
+        self.raw.mesh()
+    }
+
     /// Live objects grouped by the line of code that allocated them, most first (feature
     /// `track-sites`): where to look when `live` creeps up.
     ///

@@ -1,0 +1,7 @@
+#[derive(typool::Pooled)]
+#[pooled(mesh = true)]
+struct Particle {
+    x: f32,
+}
+
+fn main() {}
