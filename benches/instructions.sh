@@ -31,6 +31,7 @@ row limit instructions limit
 row typool instructions typool
 row typool_handle instructions typool_handle
 row 'typool, generic type' instructions typool_generic
+row 'typool, `#[pooled(mesh)]`' instructions typool_mesh
 row 'box (glibc)' instructions box
 row 'box (mimalloc global)' instructions_mimalloc box
 row 'box (typool slab global)' instructions_slab box

@@ -6,6 +6,7 @@
 //! | `limit` | **the limit**: a thread-local free list of raw pointers over preallocated storage — a load, a store and the value's write per allocation; nothing shared, nothing counted |
 //! | `typool` | `PoolBox<Obj>` from `#[derive(Pooled)]` |
 //! | `typool_handle` | `Handle<Obj>` from a `static Pool<Obj>` (a pool that is not derived) |
+//! | `typool_mesh` | `PoolBox<MeshObj>`: `Obj`'s twin with `#[pooled(mesh)]` |
 //! | `box` | `Box<Obj>` under the binary's `#[global_allocator]` (glibc, mimalloc or typool's slab: one binary each) |
 //! | `lockfree_object_pool` | `LinearObjectPool<Obj>::pull()`, then the value written |
 //! | `object_pool` | `object_pool::Pool<Obj>::pull()`, then the value written |
@@ -134,6 +135,29 @@ impl Contender for Typool {
     #[inline(always)]
     fn alloc(&'static self, value: Obj) -> PoolBox<Obj> {
         PoolBox::new(value)
+    }
+}
+
+/// `Obj` in a `mesh` pool: the `typool_mesh` contender's object, the same 64 bytes.
+#[derive(Pooled)]
+#[pooled(mesh)]
+#[repr(C)]
+pub struct MeshObj {
+    pub data: [u64; 8],
+}
+
+/// `PoolBox<MeshObj>`: a derived type with `#[pooled(mesh)]` (segments in memory files, 4 KiB
+/// pages, shuffled fresh slots); its hit path is `typool`'s.
+pub struct TypoolMesh;
+impl Contender for TypoolMesh {
+    type Handle = PoolBox<MeshObj>;
+    const NAME: &'static str = "typool_mesh";
+    fn new() -> Self {
+        Self
+    }
+    #[inline(always)]
+    fn alloc(&'static self, value: Obj) -> PoolBox<MeshObj> {
+        PoolBox::new(MeshObj { data: value.data })
     }
 }
 
@@ -296,6 +320,7 @@ macro_rules! for_contender {
             "typool" => Some($f::<$crate::Typool>($($arg),*)),
             "typool_handle" => Some($f::<$crate::TypoolHandle>($($arg),*)),
             "typool_generic" => Some($f::<$crate::TypoolGeneric>($($arg),*)),
+            "typool_mesh" => Some($f::<$crate::TypoolMesh>($($arg),*)),
             "box" => Some($f::<$crate::BoxGlobal>($($arg),*)),
             "lockfree_object_pool" => Some($f::<$crate::LockfreeObjectPool>($($arg),*)),
             "object_pool" => Some($f::<$crate::ObjectPool>($($arg),*)),

@@ -22,6 +22,8 @@ pub mod mesh_experiment;
 pub mod mix;
 pub mod scenarios;
 pub mod shared;
+#[cfg(target_os = "linux")]
+pub mod sparse;
 pub mod suite;
 
 pub use contenders::*;

@@ -37,7 +37,7 @@ fn the_showcase_prints_its_tables_and_writes_its_plots() {
                     .any(|v| l.contains(v))
         })
         .count();
-    assert_eq!(claims, 8, "one verdict per advertised figure:\n{stdout}");
+    assert_eq!(claims, 9, "one verdict per advertised figure:\n{stdout}");
     for plot in ["latency_cdf.svg", "rss_over_time.svg"] {
         let path = out_dir.join(plot);
         let svg = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{plot}: {e}"));

@@ -243,11 +243,12 @@ impl Shuffle {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// Shuffles `items` in place (Fisher–Yates).
+    /// Shuffles `items` in place (Fisher–Yates; an index below `i + 1` from the high half
+    /// of a product, not a division).
     pub(crate) fn shuffle(&mut self, items: &mut [u16]) {
         for i in (1..items.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
+            let j = ((self.next() >> 32) * (i as u64 + 1)) >> 32;
+            items.swap(i, j as usize);
         }
     }
 }

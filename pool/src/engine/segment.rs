@@ -493,22 +493,7 @@ impl Segments {
             self.committed += n * slot.size;
         }
         let k = (want - mag.len).min(n as u32 - page.fresh);
-        // Pushed in reverse, so the magazine hands untouched slots out in address order; in
-        // random order in a `mesh` pool (`engine/mesh.rs`).
-        let mut order = [0u16; mesh::MAX_SLOTS];
-        let order = if slot.mesh {
-            let order = &mut order[..k as usize];
-            for (o, i) in order.iter_mut().zip(page.fresh..) {
-                *o = i as u16;
-            }
-            shuffle.shuffle(order);
-            &*order
-        } else {
-            &[]
-        };
-        let untouched = (page.fresh..page.fresh + k).rev();
-        for (j, i) in untouched.enumerate() {
-            let i = order.get(j).map_or(i, |&o| u32::from(o));
+        let mut push = |i: u32| {
             let at = seg.slot_at(slot, p, i as usize);
             if slot.site {
                 // No site yet: the word is read by the leak walks from now on.
@@ -524,6 +509,20 @@ impl Segments {
             // which we are; they are sized and aligned for a `FreeSlot`.
             unsafe { mag.push(at, secret) };
             poison::free_slot(at, slot.size);
+        };
+        if slot.mesh {
+            // In random order in a `mesh` pool, so that survivors of two pages rarely share
+            // offsets (`engine/mesh.rs`).
+            let mut order = [0u16; mesh::MAX_SLOTS];
+            let order = &mut order[..k as usize];
+            for (o, i) in order.iter_mut().zip(page.fresh..) {
+                *o = i as u16;
+            }
+            shuffle.shuffle(order);
+            order.iter().for_each(|&i| push(u32::from(i)));
+        } else {
+            // Pushed in reverse, so the magazine hands untouched slots out in address order.
+            (page.fresh..page.fresh + k).rev().for_each(push);
         }
         page.fresh += k;
         let touched = p * slot.page_slots() + page.fresh as usize;
