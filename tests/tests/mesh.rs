@@ -276,3 +276,75 @@ fn a_pool_without_mesh_reports_nothing() {
     assert_eq!((r.pages_meshed, r.bytes_released), (0, 0));
     assert!(kept.iter().enumerate().all(|(k, b)| b.0 == 10 * k as u64));
 }
+
+#[derive(Pooled)]
+#[pooled(mesh)]
+struct Checked {
+    /// `check(home, value)`: a live object whose bytes another live object overwrote fails it.
+    sum: u64,
+    value: u64,
+    home: usize,
+    _pad: u64,
+}
+
+fn check(home: usize, value: u64) -> u64 {
+    (home as u64).rotate_left(17) ^ value.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Two threads allocate, check, rewrite and free objects at random while the main thread
+/// trims and meshes over and over: every live object keeps its checksum through meshes,
+/// frees through either alias and the ends of meshes, and nothing is lost.
+#[test]
+fn threads_churn_checksummed_objects_while_pages_are_meshed() {
+    let secs: f64 = std::env::var("TYPOOL_MESH_STRESS_SECS").map_or(2.0, |v| v.parse().unwrap());
+    let stop = AtomicBool::new(false);
+    let meshed = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|t| {
+                let stop = &stop;
+                s.spawn(move || {
+                    let mut rng = Rng(t + 100);
+                    let mut live: Vec<PoolBox<Checked>> = Vec::new();
+                    let mut rounds = 0u64;
+                    while !stop.load(Ordering::Relaxed) || rounds < 3 {
+                        rounds += 1;
+                        for _ in 0..20_000 {
+                            let value = rng.next();
+                            let mut b = PoolBox::new(Checked {
+                                sum: 0,
+                                value,
+                                home: 0,
+                                _pad: 0,
+                            });
+                            b.home = &*b as *const Checked as usize;
+                            b.sum = check(b.home, value);
+                            live.push(b);
+                        }
+                        for b in live.iter_mut() {
+                            assert_eq!(b.home, &**b as *const Checked as usize);
+                            assert_eq!(b.sum, check(b.home, b.value), "an object was overwritten");
+                            b.value = b.value.wrapping_add(1);
+                            b.sum = check(b.home, b.value);
+                        }
+                        live.retain(|_| rng.next().is_multiple_of(6));
+                    }
+                    live.len()
+                })
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let mut meshed = 0;
+        while start.elapsed().as_secs_f64() < secs {
+            Checked::pool().trim();
+            meshed += Checked::pool().mesh().pages_meshed;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let kept: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert!(kept > 0);
+        meshed
+    });
+    println!("meshed {meshed} pages while two threads churned");
+    if MESHING {
+        assert!(meshed > 0);
+    }
+}
