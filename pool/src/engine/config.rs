@@ -94,10 +94,10 @@ impl PoolConfig {
     /// that every page holds whole slots; pages are 4 KiB instead of 64 KiB; a fresh page's
     /// slots are handed out in random order; decay also meshes (a window of pages per
     /// period); and `fork` copies the pool's committed memory for the child. The hit path is
-    /// the same instructions. Types larger than 4 KiB are not meshed (the option changes
-    /// nothing for them), nor are pools with a [`Backing`] other than [`Backing::Heap`], nor
-    /// any pool where memory files are unavailable (not Linux, Miri, AddressSanitizer
-    /// builds): [`Pool::mesh`](crate::Pool::mesh) then reports nothing done.
+    /// the same instructions. The option changes nothing for types larger than 4 KiB, nor for
+    /// pools with a [`Backing`] other than [`Backing::Heap`]; where memory files are
+    /// unavailable (not Linux, Miri, AddressSanitizer builds) slots are still rounded but
+    /// nothing is meshed: [`Pool::mesh`](crate::Pool::mesh) then reports nothing done.
     ///
     /// While `mesh()` runs, a thread that writes an object in a page being meshed waits
     /// (microseconds) in a `SIGSEGV` handler typool installs, chained to any installed

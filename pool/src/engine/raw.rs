@@ -22,7 +22,7 @@ use crate::engine::mesh::{self, MeshReport, Tally};
 use crate::engine::record::{self, Record};
 use crate::engine::segment::{Home, Refused, Segments, SlotLayout};
 use crate::engine::span_map::SpanMap;
-use crate::os::Granted;
+use crate::os::{Backing, Granted};
 use crate::stats::PoolStats;
 use crate::sync::{lock, loom_const_fn, AtomicPtr, AtomicUsize, Locked, MutexGuard, Ordering};
 use core::time::Duration;
@@ -77,7 +77,12 @@ impl RawPool {
                 SlotLayout::for_layout(object)
             };
             Self {
-                slot: if config.meshed { slot.meshed() } else { slot },
+                // Meshing needs segments in memory files: the heap backing's alone.
+                slot: if config.meshed && matches!(config.backing, Backing::Heap) {
+                    slot.meshed()
+                } else {
+                    slot
+                },
                 config,
                 name,
                 #[cfg(typool_checked)]
