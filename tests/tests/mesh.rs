@@ -348,3 +348,58 @@ fn threads_churn_checksummed_objects_while_pages_are_meshed() {
         assert!(meshed > 0);
     }
 }
+
+#[derive(Pooled)]
+#[pooled(mesh, decay_ms = 20)]
+struct Decaying {
+    value: u64,
+    _pad: [u64; 7],
+}
+
+/// With decay on, a `mesh` pool meshes from its slow paths, a window per period, without a
+/// call: after a scattered peak and a light workload, its committed memory at least halves.
+#[test]
+fn decay_meshes_without_a_call() {
+    let mut rng = Rng(3);
+    let all: Vec<_> = (0..200_000u64)
+        .map(|value| {
+            PoolBox::new(Decaying {
+                value,
+                _pad: [0; 7],
+            })
+        })
+        .collect();
+    let kept: Vec<_> = all
+        .into_iter()
+        .filter(|_| rng.next().is_multiple_of(10))
+        .collect();
+    let sparse = Decaying::pool().stats().bytes_committed;
+    let start = std::time::Instant::now();
+    while start.elapsed().as_millis() < 1500 {
+        // A short-lived thread's burst: its first allocation and its exit reach the pool's
+        // slow paths, where decay runs (a thread that cycles its own cached slots never does).
+        std::thread::spawn(|| {
+            let burst: Vec<_> = (0..300)
+                .map(|value| {
+                    PoolBox::new(Decaying {
+                        value,
+                        _pad: [0; 7],
+                    })
+                })
+                .collect();
+            assert!(burst.iter().enumerate().all(|(i, b)| b.value == i as u64));
+        })
+        .join()
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let after = Decaying::pool().stats().bytes_committed;
+    println!("committed {sparse} → {after} with no call");
+    assert!(kept.iter().all(|b| b._pad == [0; 7]));
+    if MESHING {
+        assert!(
+            after * 2 <= sparse,
+            "committed {sparse} → {after}: decay did not mesh"
+        );
+    }
+}

@@ -849,16 +849,6 @@ impl Segments {
             for p in 0..seg.pages.len() {
                 let page = seg.pages[p];
                 if page.fresh == 0 || !page.empty() {
-                    if page.fresh > 0 && std::env::var_os("MESH_DEBUG").is_some() {
-                        eprintln!(
-                            "skip page {p} out {} lent {} free_len {} fresh {} target {:x}",
-                            page.out(),
-                            page.lent,
-                            page.free_len,
-                            page.fresh,
-                            seg.target(p)
-                        );
-                    }
                     continue;
                 }
                 if aged && !page.idle {
