@@ -551,7 +551,7 @@ impl Segments {
                 poison::free_slot(at, slot.size);
                 seg.low = seg.low.min(p);
                 self.low = self.low.min(s);
-                if page.out() == 0 && seg.target(p) != 0 {
+                if slot.mesh && page.out() == 0 && seg.target(p) != 0 {
                     self.unmesh(slot, secret, s, p);
                 }
             })
