@@ -16,7 +16,9 @@
 //! 2. the depot goes back into its pages — where its slots stay available to every thread,
 //!    first fit by address, so that live objects gather low and high pages drain;
 //! 3. a page that was empty at the last step and still is goes back to the OS, and so does a
-//!    segment all of whose pages are.
+//!    segment all of whose pages are;
+//! 4. in a `mesh` pool, one window of pages (1,024) is meshed (`engine/mesh.rs`), the next
+//!    step going on where this one stopped.
 //!
 //! So memory a thread freed and no one reuses is back with the OS within about two or three
 //! periods. A pool whose threads only reuse their own two magazines reaches no slow path, and
