@@ -49,7 +49,7 @@
 use crate::engine::counters::Counters;
 use crate::engine::decay::{now_ms, StashClock};
 use crate::engine::depot::Stash;
-use crate::engine::guard::{Owner, Secret};
+use crate::engine::guard::{Owner, Secret, Whose};
 use crate::engine::magazine::{FreeSlot, Magazine, Top};
 use crate::engine::poison;
 use crate::engine::raw::RawPool;
@@ -85,10 +85,12 @@ pub struct LocalCache {
     /// Bytes per slot, for ASan poisoning (`engine/poison.rs`).
     #[cfg(typool_asan)]
     slot_size: Cell<usize>,
-    /// The pool's free-list secret and who it is, for the checks of `engine/guard.rs`
-    /// (checked builds only; set on registration).
+    /// The pool's free-list secret, for the checks of `engine/guard.rs` (checked builds
+    /// only; set on registration).
     #[cfg(typool_checked)]
-    guard: Cell<(Secret, Owner)>,
+    secret: Cell<Secret>,
+    /// Who the pool is, for the checks' reports (nothing in unchecked builds).
+    owner: Whose,
     pub(crate) shared: CacheShared,
 }
 
@@ -127,7 +129,8 @@ impl LocalCache {
                 #[cfg(typool_asan)]
                 slot_size: Cell::new(0),
                 #[cfg(typool_checked)]
-                guard: Cell::new((Secret::UNSET, Owner::UNKNOWN)),
+                secret: Cell::new(Secret::UNSET),
+                owner: Whose::new(),
                 shared: CacheShared {
                     counters: Counters::new(),
                     stash: Stash::new(),
@@ -143,11 +146,12 @@ impl LocalCache {
         let top = self.top.get();
         // Tested as a `NonNull`, the value the callers match on: one test, not two.
         let slot = NonNull::new(top.head())?;
-        let (secret, owner) = self.guard();
         // SAFETY: `slot` heads this cache's `cur` chain, owned by this thread and linked with
         // its pool's secret; its link is the rest of the chain, `top.len() - 1` slots.
-        self.top
-            .set(unsafe { secret.take(slot.as_ptr(), top.len() - 1, &owner) });
+        self.top.set(unsafe {
+            self.secret()
+                .take(slot.as_ptr(), top.len() - 1, &self.owner)
+        });
         bump(&self.shared.counters.allocs, 1);
         poison::live_slot(slot.as_ptr(), self.slot_size());
         Some(slot)
@@ -160,9 +164,9 @@ impl LocalCache {
     /// `slot` is a slot of this cache's pool that holds no live object and is in no chain.
     #[inline(always)]
     pub(crate) unsafe fn push(&self, slot: *mut FreeSlot) -> Result<(), *mut FreeSlot> {
-        let (secret, owner) = self.guard();
+        let secret = self.secret();
         // SAFETY: the caller gives us a slot of this cache's pool whose object is gone.
-        unsafe { secret.check_free(slot, &owner) };
+        unsafe { secret.check_free(slot, &self.owner) };
         let top = self.top.get();
         if top.len() >= self.limit.get() {
             return Err(slot);
@@ -200,23 +204,19 @@ impl LocalCache {
         #[cfg(typool_asan)]
         self.slot_size.set(owner.slot_size);
         #[cfg(typool_checked)]
-        self.guard.set((secret, owner));
+        self.secret.set(secret);
         #[cfg(not(typool_checked))]
-        let _ = (secret, owner);
-    }
-
-    /// The secret this cache's chains are linked with, and their pool.
-    #[inline(always)]
-    fn guard(&self) -> (Secret, Owner) {
-        #[cfg(typool_checked)]
-        return self.guard.get();
-        #[cfg(not(typool_checked))]
-        (Secret::UNSET, Owner::UNKNOWN)
+        let _ = secret;
+        self.owner.set(owner);
     }
 
     /// The secret this cache's chains are linked with.
+    #[inline(always)]
     pub(crate) fn secret(&self) -> Secret {
-        self.guard().0
+        #[cfg(typool_checked)]
+        return self.secret.get();
+        #[cfg(not(typool_checked))]
+        Secret::UNSET
     }
 
     /// Bytes per slot where ASan poisoning needs them; 0 (unused) otherwise.

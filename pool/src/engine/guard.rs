@@ -25,6 +25,8 @@
 use crate::engine::magazine::{FreeSlot, Top};
 #[cfg(typool_checked)]
 use crate::engine::misuse::abort_with;
+#[cfg(typool_checked)]
+use core::cell::Cell;
 
 /// Whether this build checks free lists: `cfg(typool_checked)`, which `build.rs` sets for
 /// builds with debug assertions and for feature `hardened`.
@@ -59,16 +61,23 @@ impl Secret {
         Self { key }
     }
 
-    #[cfg(typool_checked)]
-    #[inline(always)]
-    fn tag(self, slot: *mut FreeSlot) -> usize {
-        (slot.addr() ^ self.key).rotate_left(23) ^ TAG_SALT
-    }
-
+    /// What `slot`'s link is XORed with: the secret and the slot's address (rotated, so the
+    /// address's changing low bits land on the link's high ones).
     #[cfg(typool_checked)]
     #[inline(always)]
     fn mask(self, slot: *mut FreeSlot) -> usize {
         self.key ^ slot.addr().rotate_left(32)
+    }
+
+    /// `slot`'s free tag: its mask and a salt. One XOR past the mask, which the free computes
+    /// anyway. Knowing a tag tells no more than knowing a link does (either gives the mask);
+    /// and a tag never equals a link word written with the same mask, since that would take
+    /// a link equal to the salt, whose top bit no link has on 64-bit targets (a link is a
+    /// slot's address, below 2^47, shifted left by `Top::LEN_BITS`).
+    #[cfg(typool_checked)]
+    #[inline(always)]
+    fn tag(self, slot: *mut FreeSlot) -> usize {
+        self.mask(slot) ^ TAG_SALT
     }
 
     /// Writes `slot`'s link to `next`, the rest of its chain (and, checked, its free tag).
@@ -80,14 +89,17 @@ impl Secret {
     #[inline(always)]
     pub(crate) unsafe fn link(self, slot: *mut FreeSlot, next: Top) {
         #[cfg(typool_checked)]
-        // SAFETY: the caller owns the free slot, valid and aligned for a `FreeSlot`; the link
-        // keeps `next`'s provenance (`map_addr`).
-        unsafe {
-            slot.write(FreeSlot {
-                next: next.masked(self.mask(slot)),
-                tag: self.tag(slot),
-            })
-        };
+        {
+            let mask = self.mask(slot);
+            // SAFETY: the caller owns the free slot, valid and aligned for a `FreeSlot`; the
+            // link keeps `next`'s provenance (`map_addr`).
+            unsafe {
+                slot.write(FreeSlot {
+                    next: next.masked(mask),
+                    tag: mask ^ TAG_SALT,
+                })
+            };
+        }
         #[cfg(not(typool_checked))]
         // SAFETY: as above.
         unsafe {
@@ -117,11 +129,15 @@ impl Secret {
     /// `slot` is a slot of this secret's pool whose object the caller dropped: its first
     /// two words are readable.
     #[inline(always)]
-    pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Owner) {
+    pub(crate) unsafe fn check_free(self, slot: *mut FreeSlot, pool: &Whose) {
         #[cfg(typool_checked)]
         // SAFETY: forwarded from the caller: the tag word lies inside the slot.
         if unsafe { freeze_load(core::ptr::addr_of!((*slot).tag)) } == Some(self.tag(slot)) {
-            pool.report(slot, "freed twice (it is already a free slot of the pool)");
+            report(
+                pool,
+                slot,
+                "freed twice (it is already a free slot of the pool)",
+            );
         }
         #[cfg(not(typool_checked))]
         let _ = (slot, pool);
@@ -136,19 +152,16 @@ impl Secret {
     ///
     /// `slot` heads a chain the caller owns, linked with this secret.
     #[inline(always)]
-    pub(crate) unsafe fn take(self, slot: *mut FreeSlot, left: u32, pool: &Owner) -> Top {
+    pub(crate) unsafe fn take(self, slot: *mut FreeSlot, left: u32, pool: &Whose) -> Top {
         // SAFETY: forwarded from the caller.
         let next = unsafe { self.next(slot) };
         #[cfg(typool_checked)]
         {
             // SAFETY: forwarded from the caller: the slot is ours, so its tag is readable.
             let tag = unsafe { &mut (*slot).tag };
-            // The length the caller expects, and a slot in the user half of a 48-bit address
-            // space, aligned as slots are (every checked slot is at least two words wide and
-            // aligned to them).
-            let wild = next.head().addr() & (WILD_BITS | (core::mem::align_of::<FreeSlot>() - 1));
-            if *tag != self.tag(slot) || wild != 0 || next.len() != left {
-                pool.report(
+            if *tag != self.tag(slot) || !next.plausible(left) {
+                report(
+                    pool,
                     slot,
                     "was written after it was freed (its free-list words are overwritten): a use after free",
                 );
@@ -206,17 +219,10 @@ unsafe fn freeze_load(p: *const usize) -> Option<usize> {
     }
 }
 
-/// Mixed into every tag, so a tag never equals the link word written with the same secret.
+/// Mixed into every tag, so a tag never equals the link word written with the same secret:
+/// its top bit is set, which no link's is (see [`Secret::tag`]).
 #[cfg(typool_checked)]
-const TAG_SALT: usize = 0x5bd1_e995_9e37_79b9_u64 as usize;
-
-/// Address bits no user-space pointer has on the 64-bit targets typool runs on.
-#[cfg(typool_checked)]
-const WILD_BITS: usize = if usize::BITS == 64 {
-    (!0u64 << 47) as usize
-} else {
-    0
-};
+const TAG_SALT: usize = 0x9e37_79b9_7f4a_7c15_u64 as usize;
 
 /// Who owns a slot, for the report: the pool's name and its slot size (read by checked
 /// builds only).
@@ -230,23 +236,54 @@ pub(crate) struct Owner {
 
 impl Owner {
     /// The owner of a cache that is not registered yet.
-    pub(crate) const UNKNOWN: Self = Self {
+    #[cfg(typool_checked)]
+    const UNKNOWN: Self = Self {
         name: unknown_name,
         slot_size: 0,
     };
+}
 
-    #[cold]
-    #[inline(never)]
+/// Where a cache keeps its pool's [`Owner`] for the reports: a cell in checked builds,
+/// nothing otherwise. The hit path carries a reference to it; only a report reads it.
+#[derive(Debug)]
+pub(crate) struct Whose {
     #[cfg(typool_checked)]
-    fn report(&self, slot: *mut FreeSlot, what: &str) -> ! {
-        abort_with(format_args!(
-            "typool: {slot:p} in the pool for {} ({} B slots) {what}",
-            (self.name)(),
-            self.slot_size
-        ))
+    owner: Cell<Owner>,
+}
+
+impl Whose {
+    /// The place of a cache that is not registered yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            #[cfg(typool_checked)]
+            owner: Cell::new(Owner::UNKNOWN),
+        }
+    }
+
+    /// Records who the pool is (on registration).
+    pub(crate) fn set(&self, owner: Owner) {
+        #[cfg(typool_checked)]
+        self.owner.set(owner);
+        #[cfg(not(typool_checked))]
+        let _ = owner;
     }
 }
 
+/// Reports misuse of `slot`, a slot of `pool`'s, and aborts. The owner is read here, off the
+/// hit path.
+#[cold]
+#[inline(never)]
+#[cfg(typool_checked)]
+fn report(pool: &Whose, slot: *mut FreeSlot, what: &str) -> ! {
+    let owner = pool.owner.get();
+    abort_with(format_args!(
+        "typool: {slot:p} in the pool for {} ({} B slots) {what}",
+        (owner.name)(),
+        owner.slot_size
+    ))
+}
+
+#[cfg(typool_checked)]
 fn unknown_name() -> &'static str {
     "an unregistered pool"
 }

@@ -132,6 +132,28 @@ impl Top {
     }
 }
 
+#[cfg(typool_checked)]
+impl Top {
+    /// Whether this chain, decoded from a free slot's link, could be what the free list
+    /// wrote: `len` slots long (the caller knows how many follow), its head aligned as slots
+    /// are (every checked slot is at least two words wide and aligned to them) and, on 64-bit
+    /// targets, in the user half of a 48-bit address space. One masked compare on 64-bit.
+    #[inline(always)]
+    pub(crate) fn plausible(self, len: u32) -> bool {
+        let misaligned = core::mem::align_of::<FreeSlot>() - 1;
+        #[cfg(target_pointer_width = "64")]
+        {
+            // Head bit 47 lands on bit 63; the head's low bits right above the length.
+            let checked = 1 << 63 | misaligned << Self::LEN_BITS | Self::MAX_LEN as usize;
+            (self.0.addr() ^ len as usize) & checked == 0
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            self.0.head.addr() & misaligned == 0 && self.0.len == len
+        }
+    }
+}
+
 impl core::fmt::Debug for Top {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Top({:p}, {})", self.head(), self.len())

@@ -141,12 +141,21 @@ impl<T: Pooled> Drop for RetireAtExit<T> {
 }
 
 /// Runs `f` with this thread's cache from `key`.
+///
+/// The thread-local is reached with the smallest closure there is (its address) and `f` runs
+/// outside `LocalKey::with`: a closure that holds the hit path would make `with` big enough
+/// that the compiler calls it instead of inlining it, which in checked builds (whose hit path
+/// is longer) cost a call, a return and the thread-local's lookup on every allocation.
 #[inline(always)]
 pub fn with_cache<T: Pooled, R>(
     key: &'static LocalKey<ThreadCache<T>>,
     f: impl FnOnce(&LocalCache) -> R,
 ) -> R {
-    key.with(|c| f(&c.local))
+    let cache: *const ThreadCache<T> = key.with(core::ptr::from_ref);
+    // SAFETY: `ThreadCache` has no destructor and a const initialiser, so the thread-local
+    // is plain per-thread storage that lives as long as this thread: the pointer stays valid
+    // while `f` runs on this thread, and the shared borrow is what `with` would have lent.
+    f(unsafe { &(*cache).local })
 }
 
 /// Arms `key`'s destructor; `false` once this thread's thread-locals are being destroyed.
