@@ -272,4 +272,22 @@ mod tests {
         assert!(Top::EMPTY.head().is_null() && Top::EMPTY.len() == 0);
         assert!(Top::holds(1 << 47) && (usize::BITS < 64 || !Top::holds((1 << 48) + 1)));
     }
+
+    /// What `Secret::take` accepts as a decoded link: the expected length, an aligned head, and
+    /// nothing a wild write would leave (a misaligned head, the top bit, a wrong length).
+    #[test]
+    #[cfg(typool_checked)]
+    fn a_plausible_link_is_aligned_below_2_47_and_as_long_as_expected() {
+        let mut slots = [FreeSlot::UNLINKED, FreeSlot::UNLINKED];
+        let head: *mut FreeSlot = &mut slots[1];
+        let top = Top::new(head, 3);
+        assert!(top.plausible(3));
+        assert!(!top.plausible(2), "a wrong length");
+        assert!(Top::EMPTY.plausible(0), "the end of a chain");
+        if cfg!(target_pointer_width = "64") {
+            let misaligned = top.masked(4 << Top::LEN_BITS);
+            assert!(!misaligned.plausible(3), "a head off its slot's alignment");
+            assert!(!top.masked(1 << 63).plausible(3), "a head above 2^47");
+        }
+    }
 }
