@@ -115,6 +115,25 @@ fn slab_foreign_pointer_aborts_with_a_message() {
 
 #[test]
 #[cfg(any(debug_assertions, feature = "hardened"))]
+fn slab_interior_pointer_aborts_with_a_message() {
+    expect_abort(
+        "slab_interior_pointer_aborts_with_a_message",
+        "is not a block of the 40 B size class",
+        || {
+            let slab = SlabAllocator::new();
+            let layout = Layout::new::<[u8; 40]>();
+            // Two blocks, so the pointer below is inside the class's carved memory.
+            let p = (&slab).allocate(layout).unwrap().cast::<u8>();
+            let _q = (&slab).allocate(layout).unwrap();
+            // SAFETY: deliberately wrong: 8 bytes into a block is no block's start (40 B slots,
+            // a size that is not a power of two); the check aborts before anything is freed.
+            unsafe { (&slab).deallocate(p.add(8), layout) };
+        },
+    );
+}
+
+#[test]
+#[cfg(any(debug_assertions, feature = "hardened"))]
 fn slab_global_dealloc_with_a_large_layout_aborts_with_a_message() {
     use std::alloc::GlobalAlloc;
     expect_abort(

@@ -76,18 +76,19 @@ impl RawPool {
             } else {
                 SlotLayout::for_layout(object)
             };
+            // Meshing needs segments in memory files: the heap backing's alone.
+            let slot = if config.meshed && matches!(config.backing, Backing::Heap) {
+                slot.meshed()
+            } else {
+                slot
+            };
             Self {
-                // Meshing needs segments in memory files: the heap backing's alone.
-                slot: if config.meshed && matches!(config.backing, Backing::Heap) {
-                    slot.meshed()
-                } else {
-                    slot
-                },
+                slot,
                 config,
                 name,
                 #[cfg(typool_checked)]
                 secret: AtomicUsize::new(0),
-                spans: SpanMap::new(),
+                spans: SpanMap::new(slot.size),
                 depot: Depot::new(),
                 decay: Decay::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),
@@ -443,10 +444,18 @@ impl RawPool {
     /// where it can tell (checked builds), else under the grow lock.
     #[inline]
     pub(crate) fn owns(&self, ptr: *const u8) -> bool {
-        self.spans.owns(self.slot, ptr).unwrap_or_else(|| {
-            self.existing_record()
-                .is_some_and(|r| lock(&r.segments).owns(self.slot, ptr))
-        })
+        self.spans
+            .owns(ptr)
+            .unwrap_or_else(|| self.owns_locked(ptr))
+    }
+
+    /// [`Self::owns`] past what the map covers: out of line, so the lock's code does not
+    /// weigh on the checked free path that inlines `owns`.
+    #[cold]
+    #[inline(never)]
+    fn owns_locked(&self, ptr: *const u8) -> bool {
+        self.existing_record()
+            .is_some_and(|r| lock(&r.segments).owns(self.slot, ptr))
     }
 
     /// This pool's record, or null before its first slow path.

@@ -8,8 +8,11 @@
 //! always found in its own entry. A reader re-reads an entry's base after its end, so it never
 //! pairs one segment's base with another's end. Past [`SPANS`] segments the map says "unknown"
 //! and the caller takes the lock. Unchecked builds keep no map at all.
+//!
+//! Whether an offset into a segment starts a slot is a divisibility test by the slot size, made
+//! on every checked free; [`Stride`] makes it without a division (a 64-bit `div` costs tens of
+//! cycles, more than the rest of the check).
 
-use crate::engine::segment::SlotLayout;
 #[cfg(typool_checked)]
 use crate::sync::{AtomicUsize, Ordering};
 
@@ -29,6 +32,48 @@ struct Span {
     end: AtomicUsize,
 }
 
+/// Divisibility by a slot size `d = 2^k * q` (`q` odd) without dividing: with `q'` the inverse
+/// of `q` modulo 2^64, `x` is a multiple of `d` exactly when `(x * q') mod 2^64`, rotated right
+/// by `k`, is at most `⌊(2^64 - 1) / d⌋` (Granlund and Montgomery's exact-division test;
+/// Hacker's Delight §10-17). Multiplying by `q'` maps the multiples of `q` one to one onto
+/// `0..=⌊(2^64 - 1) / q⌋` and everything else above it; the rotation sends a value with any of
+/// its low `k` bits set above the bound as well.
+#[cfg(typool_checked)]
+#[derive(Clone, Copy, Debug)]
+struct Stride {
+    inverse: usize,
+    shift: u32,
+    bound: usize,
+}
+
+#[cfg(typool_checked)]
+impl Stride {
+    /// The test for multiples of `size` (> 0).
+    const fn new(size: usize) -> Self {
+        let shift = size.trailing_zeros();
+        let odd = size >> shift;
+        // Newton's iteration for the inverse modulo 2^64: `odd` is its own inverse modulo 8
+        // (3 correct bits), and each step doubles the correct bits: 3, 6, 12, 24, 48, 96.
+        let mut inverse = odd;
+        let mut step = 0;
+        while step < 5 {
+            inverse = inverse.wrapping_mul(2usize.wrapping_sub(odd.wrapping_mul(inverse)));
+            step += 1;
+        }
+        Self {
+            inverse,
+            shift,
+            bound: usize::MAX / size,
+        }
+    }
+
+    /// Whether `x` is a multiple of the size.
+    #[inline]
+    fn divides(self, x: usize) -> bool {
+        x.wrapping_mul(self.inverse).rotate_right(self.shift) <= self.bound
+    }
+}
+
 /// The carved range of each segment (checked builds; empty otherwise).
 #[derive(Debug)]
 pub(crate) struct SpanMap {
@@ -40,6 +85,9 @@ pub(crate) struct SpanMap {
     /// 1 when there are more segments than entries (some ranges are missing), else 0.
     #[cfg(typool_checked)]
     overflow: AtomicUsize,
+    /// The slot size's divisibility test.
+    #[cfg(typool_checked)]
+    stride: Stride,
 }
 
 #[cfg(typool_checked)]
@@ -54,7 +102,10 @@ crate::sync::loom_const_fn! {
 
 impl SpanMap {
     crate::sync::loom_const_fn! {
-        pub(crate) const fn new() -> Self {
+        /// An empty map of a pool whose slots are `slot_size` bytes.
+        pub(crate) const fn new(slot_size: usize) -> Self {
+            #[cfg(not(typool_checked))]
+            let _ = slot_size;
             Self {
                 #[cfg(all(typool_checked, not(typool_loom)))]
                 spans: [const { empty() }; SPANS],
@@ -64,6 +115,8 @@ impl SpanMap {
                 len: AtomicUsize::new(0),
                 #[cfg(typool_checked)]
                 overflow: AtomicUsize::new(0),
+                #[cfg(typool_checked)]
+                stride: Stride::new(slot_size),
             }
         }
     }
@@ -121,7 +174,7 @@ impl SpanMap {
     /// Whether `ptr` starts a carved slot: `Some(answer)`, or `None` when the map cannot tell
     /// (too many segments; always, in unchecked builds).
     #[inline]
-    pub(crate) fn owns(&self, slot: SlotLayout, ptr: *const u8) -> Option<bool> {
+    pub(crate) fn owns(&self, ptr: *const u8) -> Option<bool> {
         #[cfg(typool_checked)]
         {
             let addr = ptr.addr();
@@ -133,7 +186,7 @@ impl SpanMap {
                 }
                 let end = s.end.load(Ordering::Acquire);
                 if addr < end && s.base.load(Ordering::Acquire) == base {
-                    return Some((addr - base).is_multiple_of(slot.size));
+                    return Some(self.stride.divides(addr - base));
                 }
             }
             if self.overflow.load(Ordering::Acquire) != 0 {
@@ -144,7 +197,7 @@ impl SpanMap {
         }
         #[cfg(not(typool_checked))]
         {
-            let _ = (slot, ptr);
+            let _ = ptr;
             None
         }
     }
@@ -154,48 +207,57 @@ impl SpanMap {
 mod tests {
     use super::*;
 
-    const SLOT: SlotLayout = SlotLayout {
-        size: 16,
-        align: 8,
-        site: false,
-        site_at: 0,
-        mesh: false,
-    };
+    #[test]
+    fn the_stride_test_agrees_with_the_remainder() {
+        let mut sizes: Vec<usize> = (1..=1100).collect();
+        sizes.extend([4096, 3 << 20, 65_536 + 8, usize::MAX / 2 + 1, usize::MAX]);
+        for size in sizes {
+            let stride = Stride::new(size);
+            let near = |x: usize| [x, x.wrapping_sub(1), x.wrapping_add(1)];
+            let xs = (0..4 * size.min(1 << 12))
+                .chain((1..64).flat_map(|k| near(size.wrapping_mul(k))))
+                .chain(near(usize::MAX))
+                .chain((0..64).map(|b| 1usize << b));
+            for x in xs {
+                assert_eq!(stride.divides(x), x % size == 0, "{x} by {size}");
+            }
+        }
+    }
 
     #[test]
     fn finds_carved_slots_and_forgets_trimmed_segments() {
-        let map = SpanMap::new();
+        let map = SpanMap::new(16);
         let a = [0u128; 8];
         let b = [0u128; 8];
         let (pa, pb) = (a.as_ptr().cast::<u8>(), b.as_ptr().cast::<u8>());
         map.publish([(pa.addr(), 4 * 16)].into_iter());
-        assert_eq!(map.owns(SLOT, pa.wrapping_add(3 * 16)), Some(true));
+        assert_eq!(map.owns(pa.wrapping_add(3 * 16)), Some(true));
         assert_eq!(
-            map.owns(SLOT, pa.wrapping_add(4 * 16)),
+            map.owns(pa.wrapping_add(4 * 16)),
             Some(false),
             "not carved yet"
         );
         assert_eq!(
-            map.owns(SLOT, pa.wrapping_add(8)),
+            map.owns(pa.wrapping_add(8)),
             Some(false),
             "not a slot's start"
         );
         map.publish([(pa.addr(), 8 * 16), (pb.addr(), 16)].into_iter());
-        assert_eq!(map.owns(SLOT, pa.wrapping_add(7 * 16)), Some(true));
-        assert_eq!(map.owns(SLOT, pb), Some(true));
+        assert_eq!(map.owns(pa.wrapping_add(7 * 16)), Some(true));
+        assert_eq!(map.owns(pb), Some(true));
         map.publish([(pb.addr(), 16)].into_iter());
-        assert_eq!(map.owns(SLOT, pa), Some(false), "trimmed");
-        assert_eq!(map.owns(SLOT, pb), Some(true));
+        assert_eq!(map.owns(pa), Some(false), "trimmed");
+        assert_eq!(map.owns(pb), Some(true));
     }
 
     #[test]
     fn more_segments_than_entries_defer_to_the_lock() {
-        let map = SpanMap::new();
+        let map = SpanMap::new(16);
         let blocks = vec![[0u128; 2]; SPANS + 1];
         let ranges = blocks.iter().map(|b| (b.as_ptr().addr(), 32));
         map.publish(ranges);
-        assert_eq!(map.owns(SLOT, blocks[0].as_ptr().cast()), Some(true));
+        assert_eq!(map.owns(blocks[0].as_ptr().cast()), Some(true));
         let stack = 0u128;
-        assert_eq!(map.owns(SLOT, (&stack as *const u128).cast()), None);
+        assert_eq!(map.owns((&stack as *const u128).cast()), None);
     }
 }

@@ -329,19 +329,28 @@ mod caches {
     }
 
     /// Runs `f` with this thread's cache for `T`: the one tagged for it, or the closed one.
+    ///
+    /// As the derived types' `with_cache`, the thread-local is reached for its address alone
+    /// and `f` runs outside `LocalKey::with`, so that `with` stays small enough to inline in
+    /// checked builds too.
     #[inline(always)]
     pub fn with_cache<T: 'static, R>(
         caches: &'static LocalKey<GenericCaches>,
         f: impl FnOnce(&LocalCache) -> R,
     ) -> R {
-        caches.with(|c| {
-            let k = home::<T>();
-            if core::ptr::eq(c.tags[k].get(), key::<T>()) {
-                f(&c.caches[k])
-            } else {
-                elsewhere::<T, R>(c, f)
-            }
-        })
+        const { assert!(!core::mem::needs_drop::<GenericCaches>()) };
+        let c: *const GenericCaches = caches.with(core::ptr::from_ref);
+        // SAFETY: `GenericCaches` has no destructor (asserted above), so the thread-local is
+        // never torn down: once `with` has initialised it, it is plain per-thread storage that
+        // lives as long as this thread, and the pointer stays valid while `f` runs on it. The
+        // shared borrow is the one `with` would have lent.
+        let c = unsafe { &*c };
+        let k = home::<T>();
+        if core::ptr::eq(c.tags[k].get(), key::<T>()) {
+            f(&c.caches[k])
+        } else {
+            elsewhere::<T, R>(c, f)
+        }
     }
 
     /// `with_cache` for a `T` whose cache is not at its home: apart, so that the hit path

@@ -151,8 +151,9 @@ pub fn with_cache<T: Pooled, R>(
     key: &'static LocalKey<ThreadCache<T>>,
     f: impl FnOnce(&LocalCache) -> R,
 ) -> R {
+    const { assert!(!core::mem::needs_drop::<ThreadCache<T>>()) };
     let cache: *const ThreadCache<T> = key.with(core::ptr::from_ref);
-    // SAFETY: `ThreadCache` has no destructor and a const initialiser, so the thread-local
+    // SAFETY: `ThreadCache` has no destructor (asserted above) and a const initialiser, so the thread-local
     // is plain per-thread storage that lives as long as this thread: the pointer stays valid
     // while `f` runs on this thread, and the shared borrow is what `with` would have lent.
     f(unsafe { &(*cache).local })
