@@ -27,4 +27,5 @@ row() { # label binary contender
 }
 row 'typool (PoolBox)' instructions typool
 row 'typool_handle (Pool::alloc)' instructions typool_handle
+row 'typool, generic type' instructions typool_generic
 row 'box (typool slab global)' instructions_slab box
