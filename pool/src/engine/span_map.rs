@@ -179,7 +179,9 @@ impl SpanMap {
         {
             let addr = ptr.addr();
             let len = self.len.load(Ordering::Acquire).min(SPANS);
-            for s in &self.spans[..len] {
+            // Newest entries first: segments grow geometrically and take the first free entry,
+            // so the last entries hold the largest segments, where most slots are.
+            for s in self.spans[..len].iter().rev() {
                 let base = s.base.load(Ordering::Acquire);
                 if base == 0 || addr < base {
                     continue;
