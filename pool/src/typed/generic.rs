@@ -340,10 +340,8 @@ mod caches {
     ) -> R {
         const { assert!(!core::mem::needs_drop::<GenericCaches>()) };
         let c: *const GenericCaches = caches.with(core::ptr::from_ref);
-        // SAFETY: `GenericCaches` has no destructor (asserted above), so the thread-local is
-        // never torn down: once `with` has initialised it, it is plain per-thread storage that
-        // lives as long as this thread, and the pointer stays valid while `f` runs on it. The
-        // shared borrow is the one `with` would have lent.
+        // SAFETY: no destructor (asserted above), so the initialised thread-local lives as
+        // long as this thread and the pointer is valid while `f` runs; `with` lends the same.
         let c = unsafe { &*c };
         let k = home::<T>();
         if core::ptr::eq(c.tags[k].get(), key::<T>()) {
