@@ -147,6 +147,7 @@ pub use caches::{armed, with_cache, GenericCaches, GenericRetire, GenericStatics
 mod caches {
     use super::Pool;
     use crate::engine::cache::LocalCache;
+    use crate::typed::pooled::with_local;
     use core::any::TypeId;
     use core::cell::Cell;
     use core::hash::{Hash, Hasher};
@@ -329,26 +330,19 @@ mod caches {
     }
 
     /// Runs `f` with this thread's cache for `T`: the one tagged for it, or the closed one.
-    ///
-    /// As the derived types' `with_cache`, the thread-local is reached for its address alone
-    /// and `f` runs outside `LocalKey::with`, so that `with` stays small enough to inline in
-    /// checked builds too.
     #[inline(always)]
     pub fn with_cache<T: 'static, R>(
         caches: &'static LocalKey<GenericCaches>,
         f: impl FnOnce(&LocalCache) -> R,
     ) -> R {
-        const { assert!(!core::mem::needs_drop::<GenericCaches>()) };
-        let c: *const GenericCaches = caches.with(core::ptr::from_ref);
-        // SAFETY: no destructor (asserted above), so the initialised thread-local lives as
-        // long as this thread and the pointer is valid while `f` runs; `with` lends the same.
-        let c = unsafe { &*c };
-        let k = home::<T>();
-        if core::ptr::eq(c.tags[k].get(), key::<T>()) {
-            f(&c.caches[k])
-        } else {
-            elsewhere::<T, R>(c, f)
-        }
+        with_local(caches, |c| {
+            let k = home::<T>();
+            if core::ptr::eq(c.tags[k].get(), key::<T>()) {
+                f(&c.caches[k])
+            } else {
+                elsewhere::<T, R>(c, f)
+            }
+        })
     }
 
     /// `with_cache` for a `T` whose cache is not at its home: apart, so that the hit path

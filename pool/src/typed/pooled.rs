@@ -141,22 +141,29 @@ impl<T: Pooled> Drop for RetireAtExit<T> {
 }
 
 /// Runs `f` with this thread's cache from `key`.
+#[inline(always)]
+pub fn with_cache<T: Pooled, R>(
+    key: &'static LocalKey<ThreadCache<T>>,
+    f: impl FnOnce(&LocalCache) -> R,
+) -> R {
+    with_local(key, |cache| f(&cache.local))
+}
+
+/// Runs `f` with this thread's value of `key`, a thread-local without a destructor: the typed
+/// caches' way in, derived and generic alike.
 ///
 /// The thread-local is reached with the smallest closure there is (its address) and `f` runs
 /// outside `LocalKey::with`: a closure that holds the hit path would make `with` big enough
 /// that the compiler calls it instead of inlining it, which in checked builds (whose hit path
 /// is longer) cost a call, a return and the thread-local's lookup on every allocation.
 #[inline(always)]
-pub fn with_cache<T: Pooled, R>(
-    key: &'static LocalKey<ThreadCache<T>>,
-    f: impl FnOnce(&LocalCache) -> R,
-) -> R {
-    const { assert!(!core::mem::needs_drop::<ThreadCache<T>>()) };
-    let cache: *const ThreadCache<T> = key.with(core::ptr::from_ref);
-    // SAFETY: `ThreadCache` has no destructor (asserted above) and a const initialiser, so the thread-local
-    // is plain per-thread storage that lives as long as this thread: the pointer stays valid
-    // while `f` runs on this thread, and the shared borrow is what `with` would have lent.
-    f(unsafe { &(*cache).local })
+pub(crate) fn with_local<C: 'static, R>(key: &'static LocalKey<C>, f: impl FnOnce(&C) -> R) -> R {
+    const { assert!(!core::mem::needs_drop::<C>()) };
+    let local: *const C = key.with(core::ptr::from_ref);
+    // SAFETY: `C` has no destructor (asserted above), so once `with` has initialised it the
+    // thread-local is never torn down: it lives as long as this thread, the pointer stays valid
+    // while `f` runs on it, and the shared borrow is the one `with` would have lent.
+    f(unsafe { &*local })
 }
 
 /// Arms `key`'s destructor; `false` once this thread's thread-locals are being destroyed.
