@@ -26,7 +26,8 @@ use std::alloc::{handle_alloc_error, GlobalAlloc, System};
 pub(crate) enum Role {
     /// Any other `SlabAllocator`: labelled `slab-N`, N counting records from 1.
     Other = 0,
-    /// The process-wide slab behind `PoolAlloc`.
+    /// The process-wide slab behind `PoolAlloc` (not built under loom).
+    #[cfg_attr(typool_loom, allow(dead_code))]
     PoolAlloc = 1,
     /// A slab called through `GlobalAlloc`: the `#[global_allocator]`.
     Global = 2,

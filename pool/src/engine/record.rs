@@ -251,7 +251,9 @@ pub(crate) fn for_each(mut f: impl FnMut(&Record)) {
     }
 }
 
-/// Snapshots of every listed pool, sorted by `type_path`.
+/// Snapshots of every listed pool, sorted by `type_path`. Read by `observe`, which loom
+/// builds leave out.
+#[cfg_attr(typool_loom, allow(dead_code))]
 pub(crate) fn all() -> Vec<PoolStats> {
     let mut out: Vec<PoolStats> = {
         let list = list();

@@ -17,7 +17,7 @@
 //! Between the write-protection and the remap, a thread that writes the source page — to a
 //! live object, or a free slot's link — takes a `SIGSEGV`. The handler installed here
 //! recognises a fault inside a memory file (the table [`REGIONS`], readable without a lock),
-//! waits until that page is no longer [`ACTIVE`] (and no fork snapshot is [`FROZEN`]), and
+//! waits until that page is no longer [`ACTIVE`] (and no fork snapshot is [`imp::FROZEN`]), and
 //! returns: the faulting instruction runs again, now on the remapped page, which holds the
 //! copy. So no write is lost and none lands in the page being left: a write either finished
 //! before the protection (and the copy, made after it, carries it) or runs after the remap.
@@ -37,18 +37,18 @@
 //!
 //! A shared mapping is not copied on write by `fork`: parent and child would share every
 //! object. So the fork gate (`sync/fork.rs`) calls three hooks. Before the copy, with no
-//! typool lock held anywhere, [`before_fork`] write-protects every memory file (writers wait
+//! typool lock held anywhere, `imp::before_fork` write-protects every memory file (writers wait
 //! as above) and snapshots each into a new memory file (`copy_file_range` over the data, holes
-//! kept). In the child, [`in_child`] maps each snapshot over its segment and meshes the same
+//! kept). In the child, `imp::in_child` maps each snapshot over its segment and meshes the same
 //! pages again, so the child starts with exactly the memory the parent had at the fork; in
-//! the parent, [`in_parent`] closes the snapshots and lifts the protection. A fork of a process
+//! the parent, `imp::in_parent` closes the snapshots and lifts the protection. A fork of a process
 //! with `mesh` pools costs a copy of their committed memory.
 
 use super::map::PAGE;
 use super::sys_vec::{sys_vec, SysVec};
 use crate::sync::lock_std;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The unit meshing works in: one base page.
@@ -64,6 +64,10 @@ struct Entry {
     base: AtomicUsize,
     len: AtomicUsize,
     fd: AtomicI32,
+    #[cfg_attr(
+        not(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom))),
+        allow(dead_code)
+    )]
     snapshot: AtomicI32,
 }
 
@@ -81,8 +85,6 @@ static REGIONS: [Entry; MAX_REGIONS] = [const {
 /// The page being meshed (its address), or 0. One mesh at a time in the process: the
 /// caller of [`File::mesh_onto`] holds [`TABLE`].
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-/// Every memory file is write-protected for a fork's snapshot.
-static FROZEN: AtomicBool = AtomicBool::new(false);
 
 /// The table's lock, and the meshed pages: `(source page, target page)` addresses, which a
 /// forked child meshes again.
@@ -224,39 +226,15 @@ impl Drop for File {
     }
 }
 
-/// Whether `addr` lies in a memory file's mapping (the fault handler's question).
-fn in_a_file(addr: usize) -> bool {
-    REGIONS.iter().any(|e| {
-        let base = e.base.load(Ordering::Acquire);
-        base != 0 && addr.wrapping_sub(base) < e.len.load(Ordering::Acquire)
-    })
-}
-
-/// Fork hook, in the forking thread before the copy, with every other typool lock free:
-/// write-protects every memory file and snapshots it.
-pub(crate) fn before_fork() {
-    imp::before_fork();
-}
-
-/// Fork hook, in the parent after the copy: drops the snapshots and lifts the protection.
-pub(crate) fn in_parent() {
-    imp::in_parent();
-}
-
-/// Fork hook, in the child: each segment gets its snapshot as its own memory file.
-pub(crate) fn in_child() {
-    imp::in_child();
-}
-
 #[cfg(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom)))]
 mod imp {
-    use super::{in_a_file, Entry, File, ACTIVE, FROZEN, MESH_PAGE, REGIONS, TABLE};
+    use super::{Entry, File, ACTIVE, MESH_PAGE, REGIONS, TABLE};
     use crate::engine::misuse::abort_with;
     use crate::sync::lock_std;
     use core::cell::UnsafeCell;
     use core::mem::MaybeUninit;
     use core::ptr::{self, NonNull};
-    use core::sync::atomic::Ordering;
+    use core::sync::atomic::{AtomicBool, Ordering};
 
     pub(super) fn new(len: usize) -> Option<File> {
         crate::sync::fork::set_hooks(&HOOKS);
@@ -373,11 +351,22 @@ mod imp {
     unsafe impl Sync for Previous {}
     static PREVIOUS: Previous = Previous(UnsafeCell::new(MaybeUninit::uninit()));
 
+    /// Every memory file is write-protected for a fork's snapshot.
+    pub(super) static FROZEN: AtomicBool = AtomicBool::new(false);
+
     static HOOKS: crate::sync::fork::Hooks = crate::sync::fork::Hooks {
-        prepare: super::before_fork,
-        parent: super::in_parent,
-        child: super::in_child,
+        prepare: before_fork,
+        parent: in_parent,
+        child: in_child,
     };
+
+    /// Whether `addr` lies in a memory file's mapping (the fault handler's question).
+    fn in_a_file(addr: usize) -> bool {
+        REGIONS.iter().any(|e| {
+            let base = e.base.load(Ordering::Acquire);
+            base != 0 && addr.wrapping_sub(base) < e.len.load(Ordering::Acquire)
+        })
+    }
 
     /// Makes sure the `SIGSEGV` handler is ours, chaining to whatever is installed now.
     /// Called under `TABLE` before each write-protection — not when the first file is made:
@@ -450,7 +439,9 @@ mod imp {
         })
     }
 
-    pub(super) fn before_fork() {
+    /// Fork hook, in the forking thread before the copy, with every other typool lock free:
+    /// write-protects every memory file and snapshots it.
+    fn before_fork() {
         let _table = lock_std(&TABLE);
         if live().next().is_none() {
             return;
@@ -501,7 +492,8 @@ mod imp {
         true
     }
 
-    pub(super) fn in_parent() {
+    /// Fork hook, in the parent after the copy: drops the snapshots and lifts the protection.
+    fn in_parent() {
         let _table = lock_std(&TABLE);
         if !FROZEN.load(Ordering::SeqCst) {
             return;
@@ -515,7 +507,8 @@ mod imp {
         FROZEN.store(false, Ordering::SeqCst);
     }
 
-    pub(super) fn in_child() {
+    /// Fork hook, in the child: each segment gets its snapshot as its own memory file.
+    fn in_child() {
         let aliases = lock_std(&TABLE);
         if !FROZEN.load(Ordering::SeqCst) {
             return;
@@ -581,6 +574,8 @@ mod imp {
     }
     pub(super) fn before_fork() {}
     pub(super) fn ensure_handler() {}
-    pub(super) fn in_parent() {}
-    pub(super) fn in_child() {}
+    /// Fork hook, in the parent after the copy: drops the snapshots and lifts the protection.
+    fn in_parent() {}
+    /// Fork hook, in the child: each segment gets its snapshot as its own memory file.
+    fn in_child() {}
 }

@@ -69,7 +69,12 @@ pub(crate) struct Hooks {
 /// The hooks, once set; null before.
 static HOOKS: AtomicPtr<Hooks> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Sets the fork hooks (once; a second call changes nothing).
+/// Sets the fork hooks (once; a second call changes nothing). Only memory files set them,
+/// and builds without those (`os/mesh.rs`: Miri, ASan, loom) never call this.
+#[cfg_attr(
+    not(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom))),
+    allow(dead_code)
+)]
 pub(crate) fn set_hooks(hooks: &'static Hooks) {
     let _ = HOOKS.compare_exchange(
         core::ptr::null_mut(),
@@ -174,6 +179,9 @@ fn register_handlers() {
         // The only error is ENOMEM; a process that cannot register stays ungated, as it was.
         libc::pthread_atfork(Some(prepare), Some(resume_parent), Some(resume_child));
     }
+    // Miri has no `pthread_atfork` (and no `fork`): the handlers stay unregistered there.
+    #[cfg(not(all(unix, not(miri))))]
+    let _ = (prepare, resume_parent, resume_child);
     HANDLERS.store(2, Ordering::Release);
 }
 
@@ -205,7 +213,6 @@ extern "C" fn prepare() {
 }
 
 /// After the copy, in the parent: the hook, then the gate opens.
-#[cfg(all(unix, not(miri)))]
 extern "C" fn resume_parent() {
     if let Some(hooks) = hooks() {
         (hooks.parent)();
@@ -214,7 +221,6 @@ extern "C" fn resume_parent() {
 }
 
 /// After the copy, in the child: the hook, then the gate opens.
-#[cfg(all(unix, not(miri)))]
 extern "C" fn resume_child() {
     if let Some(hooks) = hooks() {
         (hooks.child)();

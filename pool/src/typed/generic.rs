@@ -9,7 +9,7 @@
 //!   instantiation — leaked, so it lives as long as the program, like a derived static pool —
 //!   and pushes it on the type's list of instantiations. Pushes hold a lock; lookups, which
 //!   only slow paths make, take none.
-//! - **Its thread cache.** Each thread has [`INLINE`] caches per generic type, each tagged
+//! - **Its thread cache.** Each thread has [`INLINE`](caches::INLINE) caches per generic type, each tagged
 //!   with the `TypeId` it serves. The hit path looks at one of them, the one the `TypeId`'s
 //!   hash picks — a constant, since the compiler knows `TypeId::of::<Self>()` — and compares
 //!   its tag with the address of a constant holding `T`'s `TypeId` (one 8-byte compare, where
