@@ -19,6 +19,7 @@
 //! | `typool_arena` | a `&Node` in a `typool::Arena` made for each tree |
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use typool::{PoolBox, Pooled};
 
 /// The shallowest tree the game builds.
@@ -66,6 +67,10 @@ pub trait Contender: Sync {
 
     /// A tree of `depth` that stays alive while `f` runs, and its check.
     fn long_lived(&self, depth: u32, f: &mut dyn FnMut()) -> u32;
+
+    /// As [`Self::tree`], each step timed: how long the build, the check and the drop took,
+    /// and the check.
+    fn phases(&self, depth: u32) -> ([Duration; 3], u32);
 }
 
 fn ref_tree<'a>(depth: u32, alloc: &dyn Fn(RefNode<'a>) -> &'a RefNode<'a>) -> &'a RefNode<'a> {
@@ -112,6 +117,15 @@ macro_rules! boxed_contender {
                 f();
                 Self::check(&t)
             }
+            fn phases(&self, depth: u32) -> ([Duration; 3], u32) {
+                let start = Instant::now();
+                let t = Self::build(depth);
+                let built = Instant::now();
+                let check = Self::check(&t);
+                let checked = Instant::now();
+                drop(t);
+                ([built - start, checked - built, checked.elapsed()], check)
+            }
         }
     };
 }
@@ -142,6 +156,13 @@ impl Contender for SplitPoolBoxes {
     fn long_lived(&self, depth: u32, f: &mut dyn FnMut()) -> u32 {
         PoolBoxes.long_lived(depth, f)
     }
+    fn phases(&self, depth: u32) -> ([Duration; 3], u32) {
+        if Self::odd() {
+            OtherPoolBoxes.phases(depth)
+        } else {
+            PoolBoxes.phases(depth)
+        }
+    }
 }
 
 /// An arena per tree, through `$new` and `$alloc`.
@@ -159,6 +180,16 @@ macro_rules! arena_contender {
                 let t = ref_tree(depth, &|n| arena.$alloc(n));
                 f();
                 ref_check(t)
+            }
+            fn phases(&self, depth: u32) -> ([Duration; 3], u32) {
+                let start = Instant::now();
+                let (built, check, checked) = {
+                    let arena = $new;
+                    let t = ref_tree(depth, &|n| arena.$alloc(n));
+                    let built = Instant::now();
+                    (built, ref_check(t), Instant::now())
+                }; // The arena, and its tree, dropped.
+                ([built - start, checked - built, checked.elapsed()], check)
             }
         }
     };
@@ -208,6 +239,46 @@ pub fn run(c: &dyn Contender, n: u32, workers: usize) -> Vec<String> {
     out.push(format!(
         "long lived tree of depth {max_depth}\t check: {long}"
     ));
+    out
+}
+
+/// The program on one thread with each tree's build, check and drop timed apart: per depth,
+/// nanoseconds per node of each (two clock reads per step and tree: about 1 ns per node at
+/// depth 4, nothing past depth 10). The stretch tree, the long-lived tree and the order of
+/// the depths (deepest first) are [`run`]'s, so the trees are built from the same reused
+/// memory.
+pub fn phases(c: &dyn Contender, n: u32) -> Vec<String> {
+    let max_depth = n.max(MIN_DEPTH + 2);
+    let stretch = c.tree(max_depth + 1);
+    assert_eq!(
+        stretch,
+        (2 << (max_depth + 1)) - 1,
+        "the stretch tree's check"
+    );
+    let mut out =
+        vec!["| depth | trees | build ns/node | check ns/node | drop ns/node |".to_string()];
+    out.push("|---:|---:|---:|---:|---:|".to_string());
+    let mut rows = Vec::new();
+    let long = c.long_lived(max_depth, &mut || {
+        // Deepest first, as `run`'s workers take them.
+        let depths: Vec<u32> = (MIN_DEPTH..=max_depth).step_by(2).collect();
+        for &depth in depths.iter().rev() {
+            let trees = 1u32 << (max_depth - depth + MIN_DEPTH);
+            let mut sum = [Duration::ZERO; 3];
+            for _ in 0..trees {
+                let (times, check) = c.phases(depth);
+                assert_eq!(check, (2 << depth) - 1, "a tree's check");
+                for (s, t) in sum.iter_mut().zip(times) {
+                    *s += t;
+                }
+            }
+            let nodes = f64::from(trees) * f64::from((2 << depth) - 1);
+            let [b, c, d] = sum.map(|t| t.as_secs_f64() * 1e9 / nodes);
+            rows.push(format!("| {depth} | {trees} | {b:.2} | {c:.2} | {d:.2} |"));
+        }
+    });
+    assert_eq!(long, (2 << max_depth) - 1, "the long-lived tree's check");
+    out.extend(rows.into_iter().rev());
     out
 }
 
@@ -261,7 +332,7 @@ pub fn peak_rss_kib() -> u64 {
 
 /// The body of every binary-trees binary: `BIN CONTENDER DEPTH WORKERS [--print]`; prints
 /// one line `contender workers depth seconds peak_rss_kib checksum` to stdout (the game's
-/// output itself with `--print`), and with `TYPOOL_BT_STATS` set the derived node pools'
+/// output itself with `--print`; with `--phases`, the table of [`phases`] on one thread), and with `TYPOOL_BT_STATS` set the derived node pools'
 /// `stats()` to stderr.
 pub fn main_with(allocator: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -270,6 +341,12 @@ pub fn main_with(allocator: &str) {
     let workers = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let print = args.iter().any(|a| a == "--print");
     let c = contender(name).unwrap_or_else(|| panic!("unknown contender {name}"));
+    if args.iter().any(|a| a == "--phases") {
+        for line in phases(c, depth) {
+            println!("{line}");
+        }
+        return;
+    }
     let t = std::time::Instant::now();
     let out = run(c, depth, workers);
     let secs = t.elapsed().as_secs_f64();
