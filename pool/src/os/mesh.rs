@@ -572,10 +572,5 @@ mod imp {
     pub(super) unsafe fn unmap(_: NonNull<u8>, _: usize, _: i32) {
         unreachable!("no memory file exists without memfd")
     }
-    pub(super) fn before_fork() {}
     pub(super) fn ensure_handler() {}
-    /// Fork hook, in the parent after the copy: drops the snapshots and lifts the protection.
-    fn in_parent() {}
-    /// Fork hook, in the child: each segment gets its snapshot as its own memory file.
-    fn in_child() {}
 }
