@@ -1,5 +1,6 @@
 //! Memory that comes back while the program runs: trim beside allocating threads, pages of
-//! partly used segments after a peak, a long soak, and out of memory only when it is.
+//! partly used segments after a peak, and out of memory only when it is (the long soak is in
+//! `soak.rs`).
 //!
 //! Tests that read the process's resident memory or limit its address space run in a child
 //! process of their own (this binary, re-executed with `--exact --ignored`), so no other
@@ -199,89 +200,6 @@ fn trim_takes_back_what_an_idle_thread_stashed() {
             "the idle thread kept its stash: {freed} bytes given back of {before:?}; now {after:?}"
         );
     });
-}
-
-#[test]
-fn a_soak_with_trims_and_handoffs_stays_bounded() {
-    let secs: u64 = std::env::var("TYPOOL_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
-    let pool: &'static Pool<[u64; 8]> = Box::leak(Box::new(Pool::new()));
-    let stop = AtomicBool::new(false);
-    // Workers that have met their peak demand once: "early" lasts until both have (under a
-    // sanitizer a quarter of a short soak can end before the sawtooth first peaks).
-    let peaked = AtomicUsize::new(0);
-    let start = Instant::now();
-    let (mut early, mut end) = (0, 0);
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<typool::Handle<'static, [u64; 8]>>>(8);
-        let (stop, peaked) = (&stop, &peaked);
-        s.spawn(move || {
-            // The consumer: frees what the producer sends, checking it.
-            for batch in rx {
-                assert!(batch.iter().all(|h| h[0] == h[7]));
-            }
-        });
-        // Batch sizes sweep a sawtooth, so the peak demand comes early and comes again.
-        s.spawn(move || {
-            for round in 0u64.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let n = round * 97 % 5_000 + 1;
-                if n > 4_900 && round * 97 / 5_000 == 0 {
-                    peaked.fetch_add(1, Ordering::Relaxed);
-                }
-                let batch: Vec<_> = (0..n).map(|_| pool.alloc([round; 8])).collect();
-                if round % 2 == 0 {
-                    tx.send(batch).unwrap();
-                }
-            }
-        });
-        s.spawn(move || {
-            for round in 0u64.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let n = round * 331 % 20_000 + 1;
-                if n > 19_600 && round * 331 / 20_000 == 0 {
-                    peaked.fetch_add(1, Ordering::Relaxed);
-                }
-                let held: Vec<_> = (0..n).map(|i| pool.alloc([i; 8])).collect();
-                assert!(held.iter().enumerate().all(|(i, h)| h[3] == i as u64));
-            }
-        });
-        while start.elapsed() < Duration::from_secs(secs) {
-            std::thread::sleep(Duration::from_millis(100));
-            pool.trim();
-            let reserved = pool.stats().bytes_reserved;
-            if start.elapsed() < Duration::from_millis(secs * 250)
-                || peaked.load(Ordering::Relaxed) < 2
-            {
-                early = early.max(reserved);
-            }
-            end = reserved;
-        }
-        stop.store(true, Ordering::Relaxed);
-    });
-    println!(
-        "reserved: at most {} KiB in the first quarter (or until both peaks), {} KiB at the end",
-        early / 1024,
-        end / 1024
-    );
-    // The bar is 1.5×. Under a sanitizer (`.ci/sanitize` sets the slack) the threads
-    // run 5–15× slower on a schedule no program has, and the channel's backlog — up to 8
-    // batches of 5,000 objects — can peak late: that run is for races, and its bound only
-    // catches growth without end.
-    let slack: f64 = std::env::var("TYPOOL_SOAK_SLACK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.5);
-    assert!(
-        end as f64 <= early as f64 * slack,
-        "the pool kept growing: {end} bytes at the end, {early} early on (bound {slack}×)"
-    );
 }
 
 /// Bytes of 64-byte objects a child gets under a 256 MiB address-space limit, from `what`.
