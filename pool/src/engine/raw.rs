@@ -77,10 +77,10 @@ impl RawPool {
                 SlotLayout::for_layout(object)
             };
             // Meshing needs segments in memory files: the heap backing's alone.
-            let slot = if config.meshed && matches!(config.backing, Backing::Heap) {
-                slot.meshed()
-            } else {
-                slot
+            let slot = match config.backing {
+                Backing::Heap if config.meshed => slot.meshed(),
+                Backing::HugePages => slot.uncoloured(),
+                _ => slot,
             };
             Self {
                 slot,
@@ -88,7 +88,7 @@ impl RawPool {
                 name,
                 #[cfg(typool_checked)]
                 secret: AtomicUsize::new(0),
-                spans: SpanMap::new(slot.size),
+                spans: SpanMap::new(slot),
                 depot: Depot::new(),
                 decay: Decay::new(),
                 record: AtomicPtr::new(core::ptr::null_mut()),

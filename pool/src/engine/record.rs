@@ -96,7 +96,7 @@ impl Record {
     pub(crate) fn reserved_and_uncarved(&self) -> (usize, usize) {
         let segs = lock(&self.segments);
         (
-            segs.reserved_slots() * self.slot.size,
+            segs.reserved_bytes(self.slot),
             segs.largest_uncarved(self.slot),
         )
     }
@@ -128,13 +128,13 @@ impl Record {
         let live = net(allocs, frees);
         self.peak_live.fetch_max(live, Ordering::Relaxed);
         let type_path = (self.name)();
-        let (reserved_slots, segments, committed, granted) = {
+        let (reserved_slots, reserved_bytes, segments, committed, granted) = {
             let segs = lock(&self.segments);
-            let committed = segs.committed_bytes();
             (
                 segs.reserved_slots(),
+                segs.reserved_bytes(self.slot),
                 segs.count(),
-                committed,
+                segs.committed_bytes(),
                 segs.granted(),
             )
         };
@@ -149,7 +149,7 @@ impl Record {
             cache_misses: misses,
             depot_transfers: transfers,
             segments,
-            bytes_reserved: reserved_slots * self.slot.size,
+            bytes_reserved: reserved_bytes,
             bytes_committed: committed,
             backing: granted.unwrap_or_default(),
         }
@@ -168,7 +168,8 @@ impl Record {
         let offset = self.slot.site_offset();
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for &(base, bytes) in lock(&self.carved).iter() {
-            for at in (base..base + bytes).step_by(self.slot.size) {
+            for i in 0..self.slot.slots_in(bytes) {
+                let at = base + self.slot.offset_of(i);
                 let word = (at + offset) as *const std::sync::atomic::AtomicUsize;
                 // SAFETY: the segment is mapped while it is listed here (trim and drop update
                 // the list under this lock before unmapping); every carved slot's site word

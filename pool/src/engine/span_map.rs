@@ -11,8 +11,11 @@
 //!
 //! Whether an offset into a segment starts a slot is a divisibility test by the slot size, made
 //! on every checked free; [`Stride`] makes it without a division (a 64-bit `div` costs tens of
-//! cycles, more than the rest of the check).
+//! cycles, more than the rest of the check). Coloured pages (`segment.rs`, "Colour") are a
+//! power of two apart, so the test looks at the offset within its page, masked, and refuses
+//! the page's gap with one compare.
 
+use crate::engine::segment::SlotLayout;
 #[cfg(typool_checked)]
 use crate::sync::{AtomicUsize, Ordering};
 
@@ -88,6 +91,13 @@ pub(crate) struct SpanMap {
     /// The slot size's divisibility test.
     #[cfg(typool_checked)]
     stride: Stride,
+    /// Masks an offset to its offset within its page: `usize::MAX` where pages abut.
+    #[cfg(typool_checked)]
+    page_mask: usize,
+    /// Where a page's slots end, within it (where its gap starts): `usize::MAX` where pages
+    /// abut.
+    #[cfg(typool_checked)]
+    page_slots_end: usize,
 }
 
 #[cfg(typool_checked)]
@@ -102,10 +112,16 @@ crate::sync::loom_const_fn! {
 
 impl SpanMap {
     crate::sync::loom_const_fn! {
-        /// An empty map of a pool whose slots are `slot_size` bytes.
-        pub(crate) const fn new(slot_size: usize) -> Self {
+        /// An empty map of a pool whose slots are laid out as `slot` says.
+        pub(crate) const fn new(slot: SlotLayout) -> Self {
             #[cfg(not(typool_checked))]
-            let _ = slot_size;
+            let _ = slot;
+            #[cfg(typool_checked)]
+            let (page_mask, page_slots_end) = if slot.coloured() {
+                (slot.page_stride() - 1, slot.page_slots() * slot.size)
+            } else {
+                (usize::MAX, usize::MAX)
+            };
             Self {
                 #[cfg(all(typool_checked, not(typool_loom)))]
                 spans: [const { empty() }; SPANS],
@@ -116,7 +132,11 @@ impl SpanMap {
                 #[cfg(typool_checked)]
                 overflow: AtomicUsize::new(0),
                 #[cfg(typool_checked)]
-                stride: Stride::new(slot_size),
+                stride: Stride::new(slot.size),
+                #[cfg(typool_checked)]
+                page_mask,
+                #[cfg(typool_checked)]
+                page_slots_end,
             }
         }
     }
@@ -188,7 +208,8 @@ impl SpanMap {
                 }
                 let end = s.end.load(Ordering::Acquire);
                 if addr < end && s.base.load(Ordering::Acquire) == base {
-                    return Some(self.stride.divides(addr - base));
+                    let within = (addr - base) & self.page_mask;
+                    return Some(within < self.page_slots_end && self.stride.divides(within));
                 }
             }
             if self.overflow.load(Ordering::Acquire) != 0 {
@@ -208,6 +229,7 @@ impl SpanMap {
 #[cfg(all(test, not(typool_loom), debug_assertions))]
 mod tests {
     use super::*;
+    use core::alloc::Layout;
 
     #[test]
     fn the_stride_test_agrees_with_the_remainder() {
@@ -236,7 +258,7 @@ mod tests {
 
     #[test]
     fn finds_carved_slots_and_forgets_trimmed_segments() {
-        let map = SpanMap::new(16);
+        let map = SpanMap::new(SlotLayout::for_layout(Layout::new::<u128>()));
         let a = [0u128; 8];
         let b = [0u128; 8];
         let (pa, pb) = (a.as_ptr().cast::<u8>(), b.as_ptr().cast::<u8>());
@@ -260,9 +282,53 @@ mod tests {
         assert_eq!(map.owns(pb), Some(true));
     }
 
+    /// A coloured page's gap is not a slot, and the next page's first slot starts a stride
+    /// from the page's first (the map reads addresses only, so none of these is dereferenced).
+    #[test]
+    fn the_gap_of_a_coloured_page_is_not_a_slot() {
+        for size in [16, 48, 64, 1000] {
+            let slot = SlotLayout::for_layout(Layout::from_size_align(size, 8).unwrap());
+            assert!(slot.coloured());
+            let map = SpanMap::new(slot);
+            let base = 1 << 30;
+            let at = |offset: usize| core::ptr::without_provenance::<u8>(base + offset);
+            map.publish([(base, slot.bytes(3 * slot.page_slots()).unwrap())].into_iter());
+            let (stride, end) = (slot.page_stride(), slot.page_slots() * slot.size);
+            assert_eq!(
+                map.owns(at(end - slot.size)),
+                Some(true),
+                "{size}: a page's last slot"
+            );
+            assert_eq!(map.owns(at(end)), Some(false), "{size}: the gap");
+            assert_eq!(
+                map.owns(at(stride)),
+                Some(true),
+                "{size}: the next page's first"
+            );
+            assert_eq!(map.owns(at(stride + slot.size)), Some(true), "{size}");
+            assert_eq!(
+                map.owns(at(stride + 8)),
+                Some(false),
+                "{size}: inside a slot"
+            );
+            // Every 8 bytes around each page's end.
+            let edges = (1..3).flat_map(|k| {
+                k * stride - 2 * stride.min(4 * slot.size)..k * stride + 3 * slot.size
+            });
+            for offset in edges.step_by(8) {
+                let answer = map.owns(at(offset)) == Some(true);
+                assert_eq!(
+                    answer,
+                    slot.index_at(offset).is_some(),
+                    "{size} at {offset}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn more_segments_than_entries_defer_to_the_lock() {
-        let map = SpanMap::new(16);
+        let map = SpanMap::new(SlotLayout::for_layout(Layout::new::<u128>()));
         let blocks = vec![[0u128; 2]; SPANS + 1];
         let ranges = blocks.iter().map(|b| (b.as_ptr().addr(), 32));
         map.publish(ranges);
