@@ -1318,7 +1318,8 @@ mod tests {
         let n = if cfg!(miri) { per + 2 } else { 3 * per };
         let all = take(&mut segs, slot, n, n);
         assert_eq!(all.len(), n);
-        let base = all.iter().map(|s| s.addr()).min().unwrap();
+        let first = *all.iter().min_by_key(|s| s.addr()).unwrap();
+        let base = first.addr();
         for &s in &all {
             let offset = s.addr() - base;
             assert!(offset % PAGE_BYTES < per * slot.size, "a slot in a gap");
@@ -1328,7 +1329,8 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), n, "distinct slots");
-        assert!(!segs.owns(slot, base.wrapping_add(per * slot.size) as *const u8));
+        let gap = first.cast::<u8>().wrapping_add(per * slot.size);
+        assert!(!segs.owns(slot, gap), "the gap");
         segs.release_all(slot);
     }
 
