@@ -85,11 +85,13 @@ pub struct PoolStats {
     pub depot_transfers: u64,
     /// Segments held.
     pub segments: usize,
-    /// Bytes of all segments.
+    /// Bytes of all segments, with the few bytes that each 64 KiB page of slots up to 1 KiB
+    /// leaves unused at its end (so that such slots do not all sit on one power-of-two
+    /// lattice).
     pub bytes_reserved: usize,
     /// Bytes of `bytes_reserved` not given back to the OS page by page (`madvise`): what the
-    /// pool can hold resident at most. Pages never touched count as committed; memory given
-    /// back comes back when a page is used again.
+    /// pool can hold resident at most. A page counts from the first time a slot of it is
+    /// handed out until it is given back, and again once it is used again.
     pub bytes_committed: usize,
     /// What the kernel gave the segments for the pool's [`Backing`](crate::Backing): all of
     /// them together, `Heap` when they differ or before the first (see [`Granted`]).
