@@ -64,10 +64,7 @@ struct Entry {
     base: AtomicUsize,
     len: AtomicUsize,
     fd: AtomicI32,
-    #[cfg_attr(
-        not(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom))),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(typool_memfd), allow(dead_code))]
     snapshot: AtomicI32,
 }
 
@@ -226,7 +223,7 @@ impl Drop for File {
     }
 }
 
-#[cfg(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom)))]
+#[cfg(typool_memfd)]
 mod imp {
     use super::{Entry, File, ACTIVE, MESH_PAGE, REGIONS, TABLE};
     use crate::engine::misuse::abort_with;
@@ -551,7 +548,7 @@ mod imp {
     }
 }
 
-#[cfg(not(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom))))]
+#[cfg(not(typool_memfd))]
 #[allow(dead_code)]
 mod imp {
     use super::File;

@@ -71,10 +71,7 @@ static HOOKS: AtomicPtr<Hooks> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Sets the fork hooks (once; a second call changes nothing). Only memory files set them,
 /// and builds without those (`os/mesh.rs`: Miri, ASan, loom) never call this.
-#[cfg_attr(
-    not(all(target_os = "linux", not(miri), not(typool_asan), not(typool_loom))),
-    allow(dead_code)
-)]
+#[cfg_attr(not(typool_memfd), allow(dead_code))]
 pub(crate) fn set_hooks(hooks: &'static Hooks) {
     let _ = HOOKS.compare_exchange(
         core::ptr::null_mut(),
