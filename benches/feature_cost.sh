@@ -25,7 +25,7 @@ row() { # label binary contender
         "$(per_object $plain "$2" "$3" A)" "$(per_object $hard "$2" "$3" A)" \
         "$(per_object $plain "$2" "$3" B)" "$(per_object $hard "$2" "$3" B)"
 }
-row 'typool (PoolBox)' instructions typool
-row 'typool_handle (Pool::alloc)' instructions typool_handle
-row 'typool, generic type' instructions typool_generic
-row 'box (typool slab global)' instructions_slab box
+# The rows, shared with benches/feature_time.sh: label|binary|contender.
+while IFS='|' read -r label binary contender; do
+    row "$label" "$binary" "$contender"
+done <benches/feature_rows.txt

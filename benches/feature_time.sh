@@ -19,10 +19,8 @@ python3 - "$feature" "$rounds" "$n" <<'PY'
 import os, subprocess, statistics as st, sys
 feature, rounds, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 builds = [("without", "benches/target/release"), (feature, f"benches/target-{feature}/release")]
-rows = [("typool (PoolBox)", "instructions", "typool"),
-        ("typool_handle (Pool::alloc)", "instructions", "typool_handle"),
-        ("typool, generic type", "instructions", "typool_generic"),
-        ("box (typool slab global)", "instructions_slab", "box")]
+# The rows, shared with benches/feature_cost.sh: label|binary|contender.
+rows = [tuple(line.split("|")) for line in open("benches/feature_rows.txt").read().splitlines()]
 def cpu_ns_per_object(path, contender, scenario):
     child = subprocess.Popen([path, contender, scenario, str(n)], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
