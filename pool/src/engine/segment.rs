@@ -256,11 +256,11 @@ impl SlotLayout {
 /// Bytes of slots per page (at least one slot): the unit memory goes back to the OS in.
 pub(crate) const PAGE_BYTES: usize = 64 * 1024;
 
-/// The largest slot whose pages are coloured: a page of them gives up at most 1/64 of its
-/// bytes to the gap.
+/// The largest slot whose pages are coloured: a page of them gives less than `COLOUR` bytes
+/// and one slot to the gap, about 1/64 of the page at most.
 pub(crate) const COLOURED: usize = 1024;
 
-/// The least gap at the end of a coloured page: the least slot.
+/// The least gap at the end of a coloured page.
 const COLOUR: usize = 16;
 
 /// The bookkeeping of one page (see the module docs).
