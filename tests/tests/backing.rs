@@ -114,12 +114,13 @@ fn huge_page_pools_get_what_the_kernel_offers_in_whole_2_mib_segments() {
     let first = pool.alloc([1; 8]);
     let s = pool.stats();
     assert_eq!(s.backing, expected_huge(), "{s:?}");
-    assert_eq!(s.bytes_reserved % HUGE_PAGE, 0, "{s:?}");
-    assert_eq!(
-        s.reserved_slots,
-        HUGE_PAGE / 64,
-        "one 2 MiB segment of 64-byte slots"
-    );
+    // One 2 MiB segment of whole slots: 64 bytes each, 72 with feature `track-sites`
+    // (whose site word leaves the last few bytes of the huge page to no slot).
+    assert_eq!(s.reserved_slots, HUGE_PAGE / s.slot_size, "{s:?}");
+    assert!(HUGE_PAGE - s.bytes_reserved < s.slot_size, "{s:?}");
+    if s.slot_size == 64 {
+        assert_eq!(s.bytes_reserved, HUGE_PAGE, "{s:?}");
+    }
     if s.backing != Granted::Heap {
         assert!(
             s.to_string().ends_with(&format!(", on {}", s.backing)),
