@@ -330,10 +330,10 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// The body of every binary-trees binary: `BIN CONTENDER DEPTH WORKERS [--print]`; prints
-/// one line `contender workers depth seconds peak_rss_kib checksum` to stdout (the game's
-/// output itself with `--print`; with `--phases`, the table of [`phases`] on one thread), and with `TYPOOL_BT_STATS` set the derived node pools'
-/// `stats()` to stderr.
+/// The body of every binary-trees binary: `BIN CONTENDER DEPTH WORKERS [--print | --phases]`;
+/// prints one line `contender workers depth seconds peak_rss_kib checksum` to stdout (the
+/// game's output itself with `--print`; with `--phases`, the table of [`phases`] on one
+/// thread), and with `TYPOOL_BT_STATS` set the derived node pools' `stats()` to stderr.
 pub fn main_with(allocator: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = args.first().map_or("pool_box", String::as_str);

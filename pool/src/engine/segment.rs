@@ -226,11 +226,16 @@ impl SlotLayout {
         }
     }
 
-    /// Offset of slot `index` from its segment's start.
+    /// Offset of slot `i` of page `p` from its segment's start: the equation of "Colour".
+    const fn offset(&self, p: usize, i: usize) -> usize {
+        p * self.page_stride() + i * self.size
+    }
+
+    /// Offset of slot `index` (counted across pages) from its segment's start.
     #[cfg(feature = "track-sites")]
     pub(crate) const fn offset_of(&self, index: usize) -> usize {
         let per = self.page_slots();
-        index / per * self.page_stride() + index % per * self.size
+        self.offset(index / per, index % per)
     }
 
     /// How many slots a segment of `bytes` bytes holds.
@@ -335,7 +340,7 @@ impl Segment {
         debug_assert!(p * slot.page_slots() + i < self.capacity);
         self.base()
             .as_ptr()
-            .wrapping_add(self.page_offset(slot, p) + i * slot.size)
+            .wrapping_add(slot.offset(p, i))
             .cast::<FreeSlot>()
     }
 
@@ -361,7 +366,7 @@ impl Segment {
 
     /// Offset of page `p`'s first byte in the segment.
     fn page_offset(&self, slot: SlotLayout, p: usize) -> usize {
-        p * slot.page_stride()
+        slot.offset(p, 0)
     }
 
     /// Bytes of page `p` with the gap after it: what goes back to the OS when it is empty.
