@@ -37,16 +37,8 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
                 assert!(batch.iter().all(|h| h[0] == h[7]));
             }
         });
-        // Batch sizes sweep a sawtooth, so the peak demand comes early and comes again.
         s.spawn(move || {
-            for round in 0u64.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let n = round * 97 % 5_000 + 1;
-                if n > 4_900 && round * 97 / 5_000 == 0 {
-                    peaked.fetch_add(1, Ordering::Relaxed);
-                }
+            sawtooth(stop, peaked, 97, 5_000, |round, n| {
                 let batch: Vec<_> = (0..n).map(|_| pool.alloc([round; 8])).collect();
                 if round % 2 == 0 {
                     match tx.try_send(batch) {
@@ -58,20 +50,13 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
                         Err(TrySendError::Disconnected(_)) => panic!("the consumer is gone"),
                     }
                 }
-            }
+            });
         });
         s.spawn(move || {
-            for round in 0u64.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let n = round * 331 % 20_000 + 1;
-                if n > 19_600 && round * 331 / 20_000 == 0 {
-                    peaked.fetch_add(1, Ordering::Relaxed);
-                }
+            sawtooth(stop, peaked, 331, 20_000, |_, n| {
                 let held: Vec<_> = (0..n).map(|i| pool.alloc([i; 8])).collect();
                 assert!(held.iter().enumerate().all(|(i, h)| h[3] == i as u64));
-            }
+            });
         });
         while start.elapsed() < Duration::from_secs(secs) {
             std::thread::sleep(Duration::from_millis(100));
@@ -105,4 +90,26 @@ fn a_soak_with_trims_and_handoffs_stays_bounded() {
         end as f64 <= early as f64 * slack,
         "the pool kept growing: {end} bytes at the end, {early} early on (bound {slack}×)"
     );
+}
+
+/// Runs `round(r, n)` for r = 0, 1, … until `stop`, with sizes `n` that sweep a sawtooth up
+/// to `top` in steps of `step` — so the peak demand comes early and comes again — and counts
+/// in `peaked` the first time `n` is near the top.
+fn sawtooth(
+    stop: &AtomicBool,
+    peaked: &AtomicUsize,
+    step: u64,
+    top: u64,
+    mut round: impl FnMut(u64, u64),
+) {
+    for r in 0u64.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let n = r * step % top + 1;
+        if n > top - top / 50 && r * step / top == 0 {
+            peaked.fetch_add(1, Ordering::Relaxed);
+        }
+        round(r, n);
+    }
 }
